@@ -1,0 +1,149 @@
+"""Build the application's settings from the environment.
+
+Three profiles:
+
+* ``embedded`` (the default): SQLite files and generated secrets under the
+  instance folder, so a fresh checkout serves with no set-up.
+* ``production``: every secret and database URL must come from the
+  environment (or a file named by ``<NAME>_FILE``); missing ones stop start-up.
+* ``testing``: like embedded, with cheap password hashing; the test suite
+  passes its own database URLs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+PROFILES = ("embedded", "production", "testing")
+
+# OWASP ASVS 4.0 (2.4.1 / 2.4.4): argon2id with at least 19 MiB, t=2, p=1.
+# These defaults (RFC 9106 "low memory") are above that floor.
+PASSWORD_HASH_PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+# Tests hash hundreds of passwords; the floor itself keeps them meaningful and fast.
+PASSWORD_HASH_TESTING = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+
+SECRET_NAMES = ("TESSERA_SECRET_KEY", "TESSERA_PSEUDONYM_KEYS", "TESSERA_VAULT_KEYS")
+
+
+def env(name: str, environ: dict, default: str | None = None) -> str | None:
+    """Read NAME, or the contents of the file named by NAME_FILE."""
+    if environ.get(name):
+        return environ[name]
+    path = environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return default
+
+
+def parse_keyring(text: str, name: str) -> dict[str, bytes]:
+    """Parse ``id:base64,id:base64``; the first entry is the current key."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, sep, encoded = item.partition(":")
+        if not sep or not key_id:
+            raise ConfigurationError(f"{name}: each entry must be 'id:base64key'")
+        try:
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: key {key_id!r} is not base64") from exc
+        if len(raw) < 32:
+            raise ConfigurationError(f"{name}: key {key_id!r} is shorter than 32 bytes")
+        keys[key_id] = raw
+    if not keys:
+        raise ConfigurationError(f"{name} holds no key")
+    return keys
+
+
+def _new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def generated_secrets(instance_dir: Path) -> dict[str, str]:
+    """Load the embedded profile's secrets, creating them (mode 0600) on first start."""
+    path = instance_dir / "secrets.json"
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return json.loads(path.read_text(encoding="utf-8"))
+    values = {
+        "TESSERA_SECRET_KEY": secrets.token_urlsafe(48),
+        "TESSERA_PSEUDONYM_KEYS": f"1:{_new_key()}",
+        "TESSERA_VAULT_KEYS": f"v1:{_new_key()}",
+    }
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(values, handle)
+    return values
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def load_config(environ: dict | None = None, overrides: dict | None = None) -> dict:
+    """Return the Flask config mapping for the profile named by TESSERA_ENV."""
+    environ = dict(os.environ if environ is None else environ)
+    overrides = overrides or {}
+    profile = overrides.get("TESSERA_ENV") or environ.get("TESSERA_ENV") or "embedded"
+    if profile not in PROFILES:
+        raise ConfigurationError(f"TESSERA_ENV must be one of {', '.join(PROFILES)}")
+    instance_dir = Path(
+        overrides.get("TESSERA_INSTANCE_DIR") or env("TESSERA_INSTANCE_DIR", environ, "instance")
+    ).resolve()
+
+    values = {name: env(name, environ) for name in SECRET_NAMES}
+    database_url = env("TESSERA_DATABASE_URL", environ)
+    compliance_url = env("TESSERA_COMPLIANCE_DATABASE_URL", environ)
+    if profile == "production":
+        required = dict(values, TESSERA_DATABASE_URL=database_url,
+                        TESSERA_COMPLIANCE_DATABASE_URL=compliance_url)
+        missing = sorted(name for name, value in required.items() if not value)
+        if missing:
+            raise ConfigurationError("production settings need these set: " + ", ".join(missing))
+    elif not all(values.values()):
+        generated = generated_secrets(instance_dir)
+        values = {name: values[name] or generated[name] for name in SECRET_NAMES}
+    database_url = database_url or _sqlite_url(instance_dir / "tessera.sqlite3")
+    compliance_url = compliance_url or _sqlite_url(instance_dir / "compliance.sqlite3")
+
+    config = {
+        "TESSERA_ENV": profile,
+        "TESSERA_INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": values["TESSERA_SECRET_KEY"],
+        "TESSERA_PSEUDONYM_KEYS": parse_keyring(values["TESSERA_PSEUDONYM_KEYS"],
+                                                "TESSERA_PSEUDONYM_KEYS"),
+        "TESSERA_VAULT_KEYS": parse_keyring(values["TESSERA_VAULT_KEYS"], "TESSERA_VAULT_KEYS"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_BINDS": {"compliance": compliance_url},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "TESSERA_ISSUER": env("TESSERA_ISSUER", environ, "tessera"),
+        "TESSERA_PUBLIC_URL": env("TESSERA_PUBLIC_URL", environ),
+        "TESSERA_TRUSTED_PROXIES": int(env("TESSERA_TRUSTED_PROXIES", environ, "0")),
+        "TESSERA_REDIS_URL": env("TESSERA_REDIS_URL", environ),
+        "TESSERA_DPOP_WINDOW_SECONDS": 300,
+        "TESSERA_KEY_CACHE_SECONDS": int(env("TESSERA_KEY_CACHE_SECONDS", environ, "60")),
+        "TESSERA_STATEMENT_TIMEOUT_MS": int(env("TESSERA_STATEMENT_TIMEOUT_MS", environ, "5000")),
+        "TESSERA_LOCK_TIMEOUT_MS": int(env("TESSERA_LOCK_TIMEOUT_MS", environ, "3000")),
+        "TESSERA_PASSWORD_HASH": (PASSWORD_HASH_TESTING if profile == "testing"
+                                  else PASSWORD_HASH_PRODUCTION),
+        "TESSERA_LOG_FORMAT": env("TESSERA_LOG_FORMAT", environ,
+                                  "json" if profile == "production" else "text"),
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "API_TITLE": "Tessera",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+    config.update(overrides)
+    return config

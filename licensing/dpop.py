@@ -1,0 +1,156 @@
+"""DPoP proofs (RFC 9449) made with the device's Ed25519 key, and replay defence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import jwt
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from licensing.errors import InvalidProof
+from licensing.models import SpentProof
+
+MAX_PROOF_LENGTH = 4096
+MAX_JTI_LENGTH = 256
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = "-._~"
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwk_thumbprint(x: str) -> str:
+    """RFC 7638 thumbprint of an Ed25519 public JWK with coordinate X."""
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x},
+                           separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def normalize_url(url: str) -> str:
+    """RFC 3986 normal form of an http(s) URL, without query or fragment."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    # Decode then re-encode so %7E and ~, %2f and %2F compare equal.
+    path = quote(unquote(parts.path or "/"), safe="/" + _UNRESERVED + "!$&'()*+,;=:@")
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+@dataclass(frozen=True)
+class VerifiedProof:
+    """What a valid proof tells: the device key and the proof's id."""
+
+    jkt: str
+    public_key: str
+    jti: str
+
+
+def _public_key(header: dict) -> tuple[str, Ed25519PublicKey]:
+    jwk = header.get("jwk")
+    if (not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519"
+            or "d" in jwk or not isinstance(jwk.get("x"), str)):
+        raise InvalidProof("The proof must carry the device's public Ed25519 key.")
+    try:
+        raw = _b64decode(jwk["x"])
+        if len(raw) != 32:
+            raise ValueError("wrong key length")
+        return jwk["x"], Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise InvalidProof("The proof's key is not a valid Ed25519 key.") from exc
+
+
+def verify_proof(token: str | None, method: str, url: str, now: datetime,
+                 window_seconds: int) -> VerifiedProof:
+    """Check a DPoP proof's form, signature, method, URL and age."""
+    if not token or len(token) > MAX_PROOF_LENGTH:
+        raise InvalidProof("A DPoP proof is required.")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidProof("The DPoP proof is malformed.") from exc
+    if header.get("typ") != "dpop+jwt" or header.get("alg") != "EdDSA":
+        raise InvalidProof("The proof must be a dpop+jwt signed with EdDSA.")
+    x, key = _public_key(header)
+    try:
+        claims = jwt.decode(token, key, algorithms=["EdDSA"],
+                            options={"verify_iat": False, "verify_exp": False,
+                                     "verify_nbf": False, "verify_aud": False,
+                                     "verify_iss": False})
+    except jwt.PyJWTError as exc:
+        raise InvalidProof("The proof's signature does not verify.") from exc
+    jti, iat = claims.get("jti"), claims.get("iat")
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise InvalidProof("The proof needs a jti.")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise InvalidProof("The proof needs an iat.")
+    if abs(now.timestamp() - iat) > window_seconds:
+        raise InvalidProof("The proof is stale or from the future.")
+    if claims.get("htm") != method:
+        raise InvalidProof("The proof was made for another method.")
+    htu = claims.get("htu")
+    if not isinstance(htu, str) or normalize_url(htu) != normalize_url(url):
+        raise InvalidProof("The proof was made for another URL.")
+    return VerifiedProof(jkt=jwk_thumbprint(x), public_key=x, jti=jti)
+
+
+def jti_hash(jti: str, jkt: str) -> str:
+    """A fixed-width key for a proof id, scoped to the key that signed it."""
+    return hashlib.sha256(f"{jkt}:{jti}".encode("utf-8")).hexdigest()
+
+
+class DatabaseReplayCache:
+    """Spent proof ids in the default database, shared by every worker and instance."""
+
+    transactional = True
+
+    def __init__(self, session):
+        self._session = session
+
+    def spend(self, key: str, expires_at: datetime) -> bool:
+        """Record KEY; False when it was already spent."""
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(SpentProof).values(jti_hash=key, expires_at=expires_at)
+        inserted = self._session.execute(
+            statement.on_conflict_do_nothing().returning(SpentProof.jti_hash))
+        return inserted.first() is not None
+
+    def purge(self, now: datetime) -> int:
+        """Forget proofs whose window has passed."""
+        result = self._session.execute(sa.delete(SpentProof).where(SpentProof.expires_at < now))
+        return result.rowcount
+
+
+class RedisReplayCache:
+    """Spent proof ids in Redis, expiring by themselves."""
+
+    transactional = False
+
+    def __init__(self, client, prefix: str = "tessera:dpop:"):
+        self._client = client
+        self._prefix = prefix
+
+    def spend(self, key: str, expires_at: datetime) -> bool:
+        """Record KEY; False when it was already spent."""
+        ttl = max(1, int((expires_at - datetime.now(expires_at.tzinfo)).total_seconds()) + 1)
+        return bool(self._client.set(self._prefix + key, b"1", nx=True, ex=ttl))
+
+
+def spend_window(now: datetime, window_seconds: int) -> datetime:
+    """Until when a proof made now must be remembered."""
+    return now + timedelta(seconds=2 * window_seconds)

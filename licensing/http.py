@@ -1,0 +1,132 @@
+"""The HTTP edge: JSON bodies, request ids, and one error shape for everything."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+from flask import Flask, g, jsonify, request
+from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from licensing import errors
+from licensing.extensions import db
+
+log = logging.getLogger("tessera.http")
+
+MAX_DEPTH = 32
+_HTTP_CODES = {
+    400: ("VALIDATION_FAILED", "The request is not valid."),
+    404: ("NOT_FOUND", "Not found."),
+    405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    413: ("PAYLOAD_TOO_LARGE", "The body is larger than 64 KiB."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Send application/json."),
+}
+
+
+def _depth_exceeds(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def json_body(*, optional: bool = False) -> dict:
+    """The request's JSON object, checked in the contract's order (413, 415, 400)."""
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge as exc:
+        raise errors.PayloadTooLarge() from exc
+    if optional and not raw:
+        return {}
+    if request.mimetype != "application/json":
+        raise errors.UnsupportedMediaType()
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise errors.MalformedJson() from exc
+    if _depth_exceeds(value, MAX_DEPTH):
+        raise errors.MalformedJson("The body is nested more than 32 levels deep.")
+    if not isinstance(value, dict):
+        raise errors.MalformedJson("The body must be a JSON object.")
+    return value
+
+
+def load(schema: Schema, data: dict) -> dict:
+    """Validate DATA with SCHEMA; unknown fields are refused."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise errors.ValidationFailed(errors=messages) from exc
+
+
+def error_response(error: errors.ServiceError):
+    """The JSON body and headers for a domain error."""
+    response = jsonify(error.body())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _on_service_error(error: errors.ServiceError):
+    db.session.rollback()
+    after_rollback = g.pop("after_rollback", None)
+    if after_rollback is not None:
+        after_rollback()
+    return error_response(error)
+
+
+def _on_http_error(error: HTTPException):
+    code, message = _HTTP_CODES.get(error.code, ("HTTP_ERROR", error.name))
+    response = jsonify({"code": code, "message": message, "errors": {}})
+    response.status_code = error.code
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _on_database_error(error: OperationalError | InterfaceError):
+    db.session.rollback()
+    log.warning("database unavailable: %s", type(error.orig).__name__,
+                extra={"request_id": g.get("request_id")})
+    return error_response(errors.Unavailable())
+
+
+def _on_unexpected(error: Exception):
+    db.session.rollback()
+    log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    return jsonify({"code": "INTERNAL_ERROR", "message": "Something went wrong on our side.",
+                    "errors": {}}), 500
+
+
+def _assign_request_id():
+    incoming = request.headers.get("X-Request-Id", "")
+    valid = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+    g.request_id = incoming if valid else secrets.token_hex(12)
+
+
+def _stamp_response(response):
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install request ids and the one error shape."""
+    app.before_request(_assign_request_id)
+    app.after_request(_stamp_response)
+    app.register_error_handler(errors.ServiceError, _on_service_error)
+    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(OperationalError, _on_database_error)
+    app.register_error_handler(InterfaceError, _on_database_error)
+    app.register_error_handler(Exception, _on_unexpected)

@@ -1,0 +1,38 @@
+"""Password hashing with argon2id, equal work for unknown users."""
+
+from __future__ import annotations
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class PasswordService:
+    """Hash and verify passwords; rehash when the parameters rise."""
+
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int):
+        self._hasher = argon2.PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism,
+            type=argon2.Type.ID)
+        # Verifying against this when the user is unknown makes both failures cost
+        # the same work, so timing does not reveal which usernames exist.
+        self._decoy = self._hasher.hash("tessera-decoy-password")
+
+    @property
+    def parameters(self) -> argon2.Parameters:
+        """The parameters new hashes are made with."""
+        return argon2.extract_parameters(self._decoy)
+
+    def hash(self, password: str) -> str:
+        """Hash PASSWORD with argon2id."""
+        return self._hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """Check PASSWORD; with no stored hash, do the same work and fail."""
+        try:
+            return self._hasher.verify(stored_hash or self._decoy, password) and bool(stored_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether STORED_HASH was made with weaker parameters than now."""
+        return self._hasher.check_needs_rehash(stored_hash)

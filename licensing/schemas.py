@@ -1,0 +1,88 @@
+"""Request and response schemas of the desktop protocol (marshmallow, edge only)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+
+class ApiErrorSchema(Schema):
+    """The one error body."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(required=True)
+
+
+class ActivationInputSchema(Schema):
+    """POST /v1/activations: a device and either credentials or an activation code."""
+
+    product = fields.String(required=True, validate=validate.Length(1, 64))
+    fingerprint = fields.String(required=True, validate=validate.Length(16, 512))
+    device_name = fields.String(validate=validate.Length(max=64))
+    platform = fields.String(validate=validate.Length(max=32))
+    username = fields.String(validate=validate.Length(1, 150))
+    password = fields.String(validate=validate.Length(1, 1024), load_only=True)
+    activation_code = fields.String(validate=validate.Length(1, 128), load_only=True)
+
+    @validates_schema
+    def _one_way_to_authenticate(self, data, **kwargs):
+        has_password = "username" in data or "password" in data
+        if "activation_code" in data:
+            if has_password:
+                raise ValidationError("Give either username and password or activation_code.",
+                                      "activation_code")
+        elif not ("username" in data and "password" in data):
+            raise ValidationError("username and password, or activation_code, are required.",
+                                  "_schema")
+
+
+class RefreshInputSchema(Schema):
+    """POST /v1/activations/{id}/refresh."""
+
+    client_time = fields.DateTime(format="iso")
+
+
+class LicenseOutputSchema(Schema):
+    """The license a seat belongs to, as the device sees it."""
+
+    id = fields.String(required=True)
+    product = fields.String(required=True)
+    kind = fields.String(required=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    entitlements = fields.List(fields.String(), required=True)
+    seats = fields.Integer(required=True)
+    seats_used = fields.Integer(required=True)
+
+
+class ActivationOutputSchema(Schema):
+    """An activation or refresh answer."""
+
+    activation_id = fields.String(required=True)
+    license = fields.Nested(LicenseOutputSchema, required=True)
+    lease = fields.String(required=True)
+    lease_expires_at = fields.String(required=True)
+    refresh_after = fields.String(required=True)
+
+
+class JwkSchema(Schema):
+    """One public lease-signing key."""
+
+    kty = fields.String(required=True)
+    crv = fields.String(required=True)
+    x = fields.String(required=True)
+    kid = fields.String(required=True)
+    use = fields.String(required=True)
+    alg = fields.String(required=True)
+
+
+class JwksSchema(Schema):
+    """GET /v1/keys."""
+
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
+
+
+class HealthSchema(Schema):
+    """GET /healthz and /readyz."""
+
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.String())

@@ -1,0 +1,279 @@
+"""Activation, refresh and deactivation: the desktop protocol's logic.
+
+Services get their collaborators injected, flush but never commit: the
+request (or CLI command) commits once at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from licensing import errors
+from licensing.codes import normalize_code
+from licensing.dpop import VerifiedProof
+from licensing.leases import Lease, Signer, sign_lease
+from licensing.models import Account, ActivationCode, License, Product, Seat
+from licensing.passwords import PasswordService
+from licensing.types import utcnow
+from privacy import pseudonym as domains
+from privacy.pseudonym import Pseudonymizer
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class DeviceClaim:
+    """What a device says about itself when it activates."""
+
+    product: str
+    fingerprint: str
+    proof: VerifiedProof
+    device_name: str | None = None
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    """A seat, its license, and the lease just issued for it."""
+
+    seat: Seat
+    license: License
+    product_code: str
+    seats_used: int
+    lease: Lease
+    created: bool
+
+
+def license_state(license: License, now: datetime) -> str | None:
+    """Why LICENSE cannot be used now, or None when it can."""
+    if license.status in ("revoked", "suspended"):
+        return license.status
+    if license.expires_at is not None and now >= license.expires_at:
+        return "expired"
+    if now < license.starts_at:
+        return "expired"  # not valid yet: the contract has no separate code
+    return None
+
+
+def _raise_for_state(state: str) -> None:
+    raise errors.LICENSE_STATE_ERRORS[state]()
+
+
+def _ends_last_key(license: License) -> datetime:
+    return (license.expires_at.replace(tzinfo=None) if license.expires_at else _FAR_FUTURE)
+
+
+class ActivationService:
+    """Bind devices to seats and issue their leases."""
+
+    def __init__(self, session, pseudonymizer: Pseudonymizer, passwords: PasswordService,
+                 signer: Callable[[], Signer], issuer: str, clock=utcnow):
+        self._session = session
+        self._pseudonyms = pseudonymizer
+        self._passwords = passwords
+        self._signer = signer
+        self._issuer = issuer
+        self._clock = clock
+
+    # -- authentication -------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> Account:
+        """The account for USERNAME if PASSWORD is right; same work either way."""
+        account = self._session.scalar(sa.select(Account).where(Account.username == username))
+        if not self._passwords.verify(account.password_hash if account else None, password):
+            raise errors.InvalidCredentials()
+        if self._passwords.needs_rehash(account.password_hash):
+            account.password_hash = self._passwords.hash(password)
+        return account
+
+    def find_code(self, code: str) -> ActivationCode:
+        """The live activation code a typed CODE stands for."""
+        canonical = normalize_code(code)
+        if canonical is None:
+            raise errors.InvalidActivationCode()
+        digests = [p.value for p in self._pseudonyms.candidates(domains.ACTIVATION_CODE, canonical)]
+        found = self._session.scalar(
+            sa.select(ActivationCode).where(ActivationCode.code_hmac.in_(digests)))
+        if found is None or found.redeemed_at is not None or found.expires_at <= self._clock():
+            raise errors.InvalidActivationCode()
+        return found
+
+    # -- activation -----------------------------------------------------
+
+    def activate_with_password(self, claim: DeviceClaim, username: str, password: str,
+                               *, lease_seconds: Callable[[License], int] | None = None,
+                               offline: bool = False) -> ActivationResult:
+        """Activate a device for an account's license of the claimed product."""
+        account = self.authenticate(username, password)
+        self._check_account(account)
+        licenses = self._lock_licenses(
+            sa.select(License).join(Product).where(
+                License.account_id == account.id, Product.code == claim.product))
+        if not licenses:
+            raise errors.NoLicenseForProduct()
+        return self._bind(claim, licenses, lease_seconds, offline)
+
+    def activate_with_code(self, claim: DeviceClaim, code: str,
+                           *, lease_seconds: Callable[[License], int] | None = None,
+                           offline: bool = False) -> ActivationResult:
+        """Activate a device on the license an activation code belongs to; spend the code."""
+        activation_code = self.find_code(code)
+        license = activation_code.license
+        if license.product.code != claim.product:
+            raise errors.InvalidActivationCode()
+        self._check_account(license.account)
+        locked = self._lock_licenses(sa.select(License).where(License.id == license.id))
+        result = self._bind(claim, locked, lease_seconds, offline)
+        # Conditional update: of two concurrent redemptions only one matches.
+        redeemed = self._session.execute(
+            sa.update(ActivationCode)
+            .where(ActivationCode.id == activation_code.id, ActivationCode.redeemed_at.is_(None))
+            .values(redeemed_at=self._clock(), seat_id=result.seat.id)
+            .execution_options(synchronize_session=False))
+        if redeemed.rowcount != 1:
+            raise errors.InvalidActivationCode()
+        return result
+
+    def _check_account(self, account: Account) -> None:
+        if account.restricted_at is not None:
+            raise errors.AccountRestricted()
+
+    def _lock_licenses(self, query) -> list[License]:
+        # Seats are counted under a row lock on every candidate license (in id
+        # order, so two requests never lock in opposite orders): concurrent
+        # activations then see each other's seats and can never overrun the limit.
+        return list(self._session.scalars(
+            query.order_by(License.id).with_for_update(of=License)))
+
+    def _bind(self, claim: DeviceClaim, licenses: list[License],
+              lease_seconds: Callable[[License], int] | None, offline: bool) -> ActivationResult:
+        now = self._clock()
+        usable = [lic for lic in licenses if license_state(lic, now) is None]
+        if not usable:
+            most_recent = max(licenses, key=lambda lic: (lic.starts_at, lic.created_at))
+            _raise_for_state(license_state(most_recent, now))
+        used = self._seats_used([lic.id for lic in usable])
+        seat = self._active_seat(claim.fingerprint, [lic.id for lic in usable])
+        created = seat is None
+        if seat is None:
+            license = self._license_with_free_seat(usable, used)
+            seat = self._new_seat(claim, license, offline)
+            used[license.id] = used.get(license.id, 0) + 1
+        else:
+            self._rebind(seat, claim)
+            license = next(lic for lic in usable if lic.id == seat.license_id)
+        seat.last_refresh_at = now
+        lease = self._lease(seat, license, claim.product, now, lease_seconds, offline)
+        return ActivationResult(seat, license, claim.product, used.get(license.id, 0), lease,
+                                created)
+
+    def _seats_used(self, license_ids: list[str]) -> dict[str, int]:
+        rows = self._session.execute(
+            sa.select(Seat.license_id, sa.func.count())
+            .where(Seat.license_id.in_(license_ids), Seat.released_at.is_(None))
+            .group_by(Seat.license_id))
+        return {license_id: count for license_id, count in rows}
+
+    def _active_seat(self, fingerprint: str, license_ids: list[str]) -> Seat | None:
+        candidates = self._pseudonyms.candidates(domains.DEVICE, fingerprint)
+        return self._session.scalar(
+            sa.select(Seat).where(
+                Seat.license_id.in_(license_ids), Seat.released_at.is_(None),
+                Seat.device_pseudonym.in_([c.value for c in candidates]))
+            .order_by(Seat.activated_at).limit(1))
+
+    @staticmethod
+    def _license_with_free_seat(usable: list[License], used: dict[str, int]) -> License:
+        free = [lic for lic in usable if used.get(lic.id, 0) < lic.seats]
+        if not free:
+            fullest = max(usable, key=_ends_last_key)
+            raise errors.SeatLimitReached(fullest.seats)
+        return max(free, key=_ends_last_key)
+
+    def _new_seat(self, claim: DeviceClaim, license: License, offline: bool) -> Seat:
+        pseudonym = self._pseudonyms.pseudonym(domains.DEVICE, claim.fingerprint)
+        seat = Seat(license_id=license.id, device_pseudonym=pseudonym.value,
+                    device_key_version=pseudonym.key_version, device_jkt=claim.proof.jkt,
+                    device_public_key=claim.proof.public_key, device_name=claim.device_name,
+                    platform=claim.platform, offline=offline, activated_at=self._clock())
+        self._session.add(seat)
+        try:
+            with self._session.begin_nested():
+                self._session.flush()
+        except IntegrityError as exc:
+            # Only reachable if the row lock was bypassed; never two active seats.
+            raise errors.Conflict("This device already holds a seat.") from exc
+        return seat
+
+    def _rebind(self, seat: Seat, claim: DeviceClaim) -> None:
+        seat.device_jkt = claim.proof.jkt
+        seat.device_public_key = claim.proof.public_key
+        if claim.device_name is not None:
+            seat.device_name = claim.device_name
+        if claim.platform is not None:
+            seat.platform = claim.platform
+        self._repseudonymise(seat, claim.fingerprint)
+
+    def _repseudonymise(self, seat: Seat, fingerprint: str) -> None:
+        if seat.device_key_version != self._pseudonyms.current_version:
+            fresh = self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
+            seat.device_pseudonym, seat.device_key_version = fresh.value, fresh.key_version
+
+    def _lease(self, seat: Seat, license: License, product_code: str, now: datetime,
+               lease_seconds: Callable[[License], int] | None, offline: bool) -> Lease:
+        if lease_seconds is not None:
+            seconds = lease_seconds(license)
+        else:
+            seconds = license.offline_lease_seconds if offline else license.lease_seconds
+        return sign_lease(self._signer(), issuer=self._issuer, seat_id=seat.id,
+                          product_code=product_code, license=license, jkt=seat.device_jkt,
+                          now=now, lease_seconds=seconds)
+
+    # -- refresh and deactivation ---------------------------------------
+
+    def _seat_for_device(self, seat_id: str, proof: VerifiedProof, *, lock: bool = False):
+        other = aliased(Seat)
+        used = (sa.select(sa.func.count(other.id))
+                .where(other.license_id == Seat.license_id, other.released_at.is_(None))
+                .correlate(Seat).scalar_subquery())
+        query = (sa.select(Seat, License, Product.code, Account.restricted_at, used)
+                 .join(License, Seat.license_id == License.id)
+                 .join(Product, License.product_id == Product.id)
+                 .join(Account, License.account_id == Account.id)
+                 .where(Seat.id == seat_id))
+        if lock:
+            query = query.with_for_update(of=Seat)
+        row = self._session.execute(query).first()
+        if row is None:
+            raise errors.NotFound("No such activation.")
+        if row[0].device_jkt != proof.jkt:
+            raise errors.InvalidProof("The proof's key is not this activation's key.")
+        return row
+
+    def refresh(self, seat_id: str, proof: VerifiedProof) -> ActivationResult:
+        """Issue a new lease for an active seat held by the proof's key."""
+        seat, license, product_code, restricted_at, used = self._seat_for_device(seat_id, proof)
+        if seat.released_at is not None:
+            raise errors.ActivationReleased()
+        if restricted_at is not None:
+            raise errors.AccountRestricted()
+        now = self._clock()
+        state = license_state(license, now)
+        if state is not None:
+            _raise_for_state(state)
+        seat.last_refresh_at = now
+        lease = self._lease(seat, license, product_code, now, None, seat.offline)
+        return ActivationResult(seat, license, product_code, used, lease, False)
+
+    def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:
+        """Free the seat held by the proof's key; releasing twice is harmless."""
+        seat = self._seat_for_device(seat_id, proof, lock=True)[0]
+        if seat.released_at is None:
+            seat.released_at = self._clock()
+            seat.release_reason = "deactivated"

@@ -1,0 +1,139 @@
+"""The desktop protocol's endpoints: thin views over ActivationService."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+
+from licensing import errors
+from licensing.dpop import DatabaseReplayCache, jti_hash, spend_window, verify_proof
+from licensing.extensions import db
+from licensing.http import json_body, load
+from licensing.schemas import (ActivationInputSchema, ActivationOutputSchema, ApiErrorSchema,
+                               JwksSchema, RefreshInputSchema)
+from licensing.services import ActivationResult, DeviceClaim
+from licensing.types import rfc3339, utcnow
+from licensing.wiring import activation_service, key_service, replay_cache
+
+blp = Blueprint("desktop", __name__, url_prefix="/v1",
+                description="Desktop protocol: activate, refresh, deactivate, keys.")
+
+DPOP_HEADER = {"name": "DPoP", "in": "header", "required": True,
+               "description": "RFC 9449 proof signed with the device's Ed25519 key",
+               "schema": {"type": "string"}}
+
+
+def _json_request(schema) -> dict:
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}},
+            "parameters": [DPOP_HEADER]}
+
+
+def _errors(*statuses: int):
+    def decorate(view):
+        for status in statuses:
+            view = blp.alt_response(status, schema=ApiErrorSchema, description="Error")(view)
+        return view
+    return decorate
+
+
+def expected_url() -> str:
+    """The URL a proof's htu must name: the public URL when configured."""
+    public = current_app.config.get("TESSERA_PUBLIC_URL")
+    if public:
+        return public.rstrip("/") + request.path
+    return request.base_url
+
+
+def require_proof():
+    """Verify the request's DPoP proof and spend its jti, whatever happens next."""
+    now = utcnow()
+    window = current_app.config["TESSERA_DPOP_WINDOW_SECONDS"]
+    proof = verify_proof(request.headers.get("DPoP"), request.method, expected_url(), now, window)
+    cache = replay_cache()
+    key, until = jti_hash(proof.jti, proof.jkt), spend_window(now, window)
+    if not cache.spend(key, until):
+        raise errors.InvalidProof("This proof has been used before.")
+    if cache.transactional:
+        # A failed request rolls its transaction back; spend the jti again so a
+        # refused proof cannot be replayed either.
+        def spend_again():
+            DatabaseReplayCache(db.session).spend(key, until)
+            db.session.commit()
+        g.after_rollback = spend_again
+    return proof
+
+
+def _answer(result: ActivationResult) -> dict:
+    license = result.license
+    return {
+        "activation_id": result.seat.id,
+        "license": {"id": license.id, "product": result.product_code, "kind": license.kind,
+                    "expires_at": rfc3339(license.expires_at),
+                    "entitlements": list(license.entitlements or []),
+                    "seats": license.seats, "seats_used": result.seats_used},
+        "lease": result.lease.token,
+        "lease_expires_at": rfc3339(result.lease.expires_at),
+        "refresh_after": rfc3339(result.lease.refresh_after),
+    }
+
+
+@blp.route("/activations", methods=["POST"])
+@blp.doc(**_json_request(ActivationInputSchema))
+@blp.response(201, ActivationOutputSchema, description="A new seat")
+@blp.alt_response(200, schema=ActivationOutputSchema, description="This device's seat, reused")
+@_errors(400, 401, 403, 404, 409, 413, 415, 429, 503)
+def activate():
+    """Activate a device with username and password or an activation code."""
+    body = json_body()
+    proof = require_proof()
+    data = load(ActivationInputSchema(), body)
+    claim = DeviceClaim(product=data["product"], fingerprint=data["fingerprint"], proof=proof,
+                        device_name=data.get("device_name"), platform=data.get("platform"))
+    service = activation_service()
+    if "activation_code" in data:
+        result = service.activate_with_code(claim, data["activation_code"])
+    else:
+        result = service.activate_with_password(claim, data["username"], data["password"])
+    answer = _answer(result)
+    db.session.commit()
+    return answer, 201 if result.created else 200
+
+
+@blp.route("/activations/<activation_id>/refresh", methods=["POST"])
+@blp.doc(**_json_request(RefreshInputSchema))
+@blp.response(200, ActivationOutputSchema)
+@_errors(400, 401, 403, 404, 410, 413, 415, 503)
+def refresh(activation_id: str):
+    """Issue a new lease for an active activation."""
+    body = json_body(optional=True)
+    proof = require_proof()
+    load(RefreshInputSchema(), body)
+    result = activation_service().refresh(activation_id, proof)
+    answer = _answer(result)
+    db.session.commit()
+    return answer
+
+
+@blp.route("/activations/<activation_id>", methods=["DELETE"])
+@blp.doc(parameters=[DPOP_HEADER])
+@blp.response(204)
+@_errors(401, 404, 503)
+def deactivate(activation_id: str):
+    """Free the activation's seat (idempotent)."""
+    proof = require_proof()
+    activation_service().deactivate(activation_id, proof)
+    db.session.commit()
+    return None
+
+
+@blp.route("/keys", methods=["GET"])
+@blp.response(200, JwksSchema)
+def keys():
+    """The JWKS of every key that may have signed a live lease."""
+    document = key_service().jwks()
+    if not document["keys"]:
+        key_service().ensure()
+        db.session.commit()
+        document = key_service().jwks()
+    return document

@@ -1,0 +1,72 @@
+"""Build services from the running app: one place that knows the collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from licensing.dpop import DatabaseReplayCache, RedisReplayCache
+from licensing.extensions import db
+from licensing.leases import KeyService, SignerCache
+from licensing.passwords import PasswordService
+from licensing.services import ActivationService
+from privacy.pseudonym import Pseudonymizer
+
+EXTENSION = "tessera"
+
+
+@dataclass
+class Components:
+    """Process-wide collaborators, built once per app."""
+
+    pseudonymizer: Pseudonymizer
+    passwords: PasswordService
+    signers: SignerCache
+    redis: object | None
+
+
+def init_app(app: Flask) -> Components:
+    """Build the app's collaborators from its config."""
+    redis_client = None
+    if app.config.get("TESSERA_REDIS_URL"):
+        import redis
+
+        redis_client = redis.Redis.from_url(app.config["TESSERA_REDIS_URL"],
+                                            socket_timeout=2, socket_connect_timeout=2)
+    components = Components(
+        pseudonymizer=Pseudonymizer(app.config["TESSERA_PSEUDONYM_KEYS"]),
+        passwords=PasswordService(**app.config["TESSERA_PASSWORD_HASH"]),
+        signers=SignerCache(app.config["TESSERA_KEY_CACHE_SECONDS"]),
+        redis=redis_client,
+    )
+    app.extensions[EXTENSION] = components
+    return components
+
+
+def components() -> Components:
+    """The running app's collaborators."""
+    return current_app.extensions[EXTENSION]
+
+
+def key_service() -> KeyService:
+    """Signing keys on the request's session."""
+    return KeyService(db.session)
+
+
+def current_signer():
+    """The signer of the running process (cached)."""
+    return components().signers.get(key_service())
+
+
+def activation_service() -> ActivationService:
+    """The activation service on the request's session."""
+    parts = components()
+    return ActivationService(db.session, parts.pseudonymizer, parts.passwords, current_signer,
+                             current_app.config["TESSERA_ISSUER"])
+
+
+def replay_cache():
+    """Where spent DPoP proof ids are remembered: Redis when configured, else the database."""
+    client = components().redis
+    return RedisReplayCache(client) if client is not None else DatabaseReplayCache(db.session)
