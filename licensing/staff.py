@@ -1,0 +1,50 @@
+"""Staff bearer tokens: authenticate, then allow by role."""
+
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from flask import g, request
+
+from licensing import errors
+from licensing.extensions import db
+from licensing.models import Staff
+from licensing.wiring import components
+from privacy import pseudonym as domains
+
+
+def authenticate_staff(authorization: str | None) -> Staff:
+    """The active staff member whose bearer token this is."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.startswith("tss_") or len(token) > 128:
+        raise errors.Unauthenticated()
+    digests = [p.value for p in components().pseudonymizer.candidates(domains.STAFF_TOKEN, token)]
+    # The look-up is by HMAC, so no secret is compared byte by byte here.
+    staff = db.session.scalar(sa.select(Staff).where(Staff.token_hmac.in_(digests)))
+    if staff is None or staff.disabled_at is not None:
+        raise errors.Unauthenticated()
+    return staff
+
+
+def require_role(*roles: str):
+    """Allow the view only to staff holding one of ROLES (admin holds every role)."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = authenticate_staff(request.headers.get("Authorization"))
+            if staff.role not in roles and staff.role != "admin":
+                raise errors.Forbidden()
+            g.staff = staff
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def access_reason() -> str:
+    """The X-Access-Reason every look-up of a person's data must carry."""
+    reason = (request.headers.get("X-Access-Reason") or "").strip()
+    if not 3 <= len(reason) <= 200:
+        raise errors.ValidationFailed(
+            errors={"X-Access-Reason": ["A reason (ticket or text, 3..200 chars) is required."]})
+    return reason
