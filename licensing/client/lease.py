@@ -18,7 +18,6 @@ LEASE_TYPE = "lease+jwt"
 MAX_LEASE_LENGTH = 16 * 1024
 # Headers that would let a token choose its own key, or change how it is read.
 REFUSED_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"})
-DEFAULT_LEEWAY = 60  # seconds of skew allowed on nbf
 
 _jws = jwt.PyJWS(algorithms=["EdDSA"])
 
@@ -59,7 +58,7 @@ class LeaseVerifier:
         issuer: str | None = None,
         fetch_jwks: Callable[[], dict[str, Any]] | None = None,
         clock_tolerance: float = DEFAULT_CLOCK_TOLERANCE,
-        leeway: float = DEFAULT_LEEWAY,
+        leeway: float | None = None,
     ) -> None:
         self.product = product
         self.device_thumbprint = device_thumbprint
@@ -68,7 +67,8 @@ class LeaseVerifier:
         self.issuer = issuer
         self.fetch_jwks = fetch_jwks
         self.clock_tolerance = clock_tolerance
-        self.leeway = leeway
+        # A clock we tolerate being behind must not make a fresh lease "not yet valid".
+        self.leeway = clock_tolerance if leeway is None else leeway
 
     def verify(self, token: str, *, now: float, last_seen: int | None = None) -> Lease:
         """Return the lease's claims, or raise the LeaseInvalid saying why not."""

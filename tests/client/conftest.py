@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import pytest
+import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -92,6 +93,8 @@ class FakeTessera:
         self.refresh_error: tuple[int, str] | None = None
         self.activation_error: tuple[int, str] | None = None
         self.keys_calls = 0
+        self.date_offset = 0  # how far the Date header runs ahead of the service's clock
+        self.offline = False  # every request fails to connect
         self.jwks = signer.jwks
         activation = re.compile(re.escape(SERVER) + r"/v1/activations/([^/]+)")
         mock.add_callback(responses.POST, f"{SERVER}/v1/activations", callback=self._activate)
@@ -100,7 +103,8 @@ class FakeTessera:
         mock.add_callback(responses.GET, f"{SERVER}/v1/keys", callback=self._keys)
 
     def _answer(self, status: int, body: dict[str, Any] | None) -> tuple[int, dict[str, str], str]:
-        headers = {"Content-Type": "application/json", "Date": formatdate(self.clock.now, usegmt=True)}
+        headers = {"Content-Type": "application/json",
+                   "Date": formatdate(self.clock.now + self.date_offset, usegmt=True)}
         return status, headers, json.dumps(body) if body is not None else ""
 
     def _error(self, status: int, code: str) -> tuple[int, dict[str, str], str]:
@@ -108,6 +112,8 @@ class FakeTessera:
 
     def check_proof(self, request: Any) -> str | None:
         """Verify the DPoP proof like the service; return the key thumbprint or None."""
+        if self.offline:
+            raise requests.ConnectionError("the network is down")
         proof = request.headers.get("DPoP")
         if not proof:
             return None
