@@ -17,6 +17,7 @@ from licensing.extensions import db
 log = logging.getLogger("tessera.http")
 
 MAX_DEPTH = 32
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _HTTP_CODES = {
     400: ("VALIDATION_FAILED", "The request is not valid."),
     404: ("NOT_FOUND", "Not found."),
@@ -117,6 +118,10 @@ def _assign_request_id():
 def _stamp_response(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Nothing this service answers may load resources, be framed, or leak its URL onward.
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
@@ -9,11 +11,12 @@ from licensing import errors
 from licensing.dpop import DatabaseReplayCache, jti_hash, spend_window, verify_proof
 from licensing.extensions import db
 from licensing.http import json_body, load
+from licensing.ratelimit import Counter
 from licensing.schemas import (ActivationInputSchema, ActivationOutputSchema, ApiErrorSchema,
                                JwksSchema, RefreshInputSchema)
 from licensing.services import ActivationResult, DeviceClaim
 from licensing.types import rfc3339, utcnow
-from licensing.wiring import activation_service, key_service, replay_cache
+from licensing.wiring import activation_service, key_service, rate_limits, replay_cache
 
 blp = Blueprint("desktop", __name__, url_prefix="/v1",
                 description="Desktop protocol: activate, refresh, deactivate, keys.")
@@ -64,6 +67,30 @@ def require_proof():
     return proof
 
 
+def limit_credential_attempt(data: dict) -> Counter:
+    """Apply the attempt limits (429) and return where a failure of this attempt counts."""
+    address = request.remote_addr or "unknown"
+    if "activation_code" in data:
+        failures = Counter("code-failures", address)
+        rate_limits().guard(hit=[Counter("address-attempts", address)], test=[failures])
+        return failures
+    account = data["username"].strip().casefold()
+    failures = Counter("account-failures", account)
+    rate_limits().guard(hit=[Counter("address-attempts", address),
+                             Counter("account-attempts", account)], test=[failures])
+    return failures
+
+
+@contextmanager
+def counting_failures(counter: Counter):
+    """Count a refused credential or code against COUNTER, then let the refusal through."""
+    try:
+        yield
+    except (errors.InvalidCredentials, errors.InvalidActivationCode):
+        rate_limits().failed(counter)
+        raise
+
+
 def _answer(result: ActivationResult) -> dict:
     license = result.license
     return {
@@ -90,11 +117,13 @@ def activate():
     data = load(ActivationInputSchema(), body)
     claim = DeviceClaim(product=data["product"], fingerprint=data["fingerprint"], proof=proof,
                         device_name=data.get("device_name"), platform=data.get("platform"))
+    failures = limit_credential_attempt(data)
     service = activation_service()
-    if "activation_code" in data:
-        result = service.activate_with_code(claim, data["activation_code"])
-    else:
-        result = service.activate_with_password(claim, data["username"], data["password"])
+    with counting_failures(failures):
+        if "activation_code" in data:
+            result = service.activate_with_code(claim, data["activation_code"])
+        else:
+            result = service.activate_with_password(claim, data["username"], data["password"])
     answer = _answer(result)
     db.session.commit()
     return answer, 201 if result.created else 200

@@ -10,6 +10,8 @@ from licensing.dpop import DatabaseReplayCache, RedisReplayCache
 from licensing.extensions import db
 from licensing.leases import KeyService, SignerCache
 from licensing.passwords import PasswordService
+from licensing.ratelimit import RateLimitService
+from licensing.ratelimit import init_app as init_rate_limits
 from licensing.services import ActivationService
 from privacy.pseudonym import Pseudonymizer
 
@@ -24,6 +26,7 @@ class Components:
     passwords: PasswordService
     signers: SignerCache
     redis: object | None
+    rate_limits: RateLimitService
 
 
 def init_app(app: Flask) -> Components:
@@ -39,6 +42,7 @@ def init_app(app: Flask) -> Components:
         passwords=PasswordService(**app.config["TESSERA_PASSWORD_HASH"]),
         signers=SignerCache(app.config["TESSERA_KEY_CACHE_SECONDS"]),
         redis=redis_client,
+        rate_limits=init_rate_limits(app),
     )
     app.extensions[EXTENSION] = components
     return components
@@ -64,6 +68,11 @@ def activation_service() -> ActivationService:
     parts = components()
     return ActivationService(db.session, parts.pseudonymizer, parts.passwords, current_signer,
                              current_app.config["TESSERA_ISSUER"])
+
+
+def rate_limits() -> RateLimitService:
+    """The process's attempt limits."""
+    return components().rate_limits
 
 
 def replay_cache():
