@@ -10,6 +10,9 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
+# Several instances run side by side (tests, benchmarks, one host behind a
+# proxy); a shared control socket in $HOME would be fought over.
+control_socket_disable = True
 # Each worker builds its own app (and database pool) after the fork.
 preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

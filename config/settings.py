@@ -70,7 +70,8 @@ def _new_key() -> str:
 def generated_secrets(instance_dir: Path) -> dict[str, str]:
     """Load the embedded profile's secrets, creating them (mode 0600) on first start."""
     path = instance_dir / "secrets.json"
-    instance_dir.mkdir(parents=True, exist_ok=True)
+    # The folder holds the SQLite files and these keys: owner only.
+    instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
