@@ -20,6 +20,9 @@ MAX_PROOF_LENGTH = 4096
 MAX_JTI_LENGTH = 256
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = "-._~"
+# A proof names its key only by the embedded jwk; any other way of pointing at a
+# key (or a critical extension we do not implement) is a confusion attack.
+_FORBIDDEN_HEADER = frozenset({"kid", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
 
 
 def _b64decode(text: str) -> bytes:
@@ -71,6 +74,21 @@ def _public_key(header: dict) -> tuple[str, Ed25519PublicKey]:
         raise InvalidProof("The proof's key is not a valid Ed25519 key.") from exc
 
 
+def _is_time(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_times(claims: dict, now: float, window: int) -> None:
+    """iat within the window; exp and nbf, optional in a proof, honoured when present."""
+    iat, exp, nbf = claims.get("iat"), claims.get("exp", now), claims.get("nbf", now)
+    if not _is_time(iat):
+        raise InvalidProof("The proof needs an iat.")
+    if abs(now - iat) > window:
+        raise InvalidProof("The proof is stale or from the future.")
+    if not (_is_time(exp) and _is_time(nbf)) or exp < now - window or nbf > now + window:
+        raise InvalidProof("The proof is expired or not valid yet.")
+
+
 def verify_proof(token: str | None, method: str, url: str, now: datetime,
                  window_seconds: int) -> VerifiedProof:
     """Check a DPoP proof's form, signature, method, URL and age."""
@@ -82,6 +100,8 @@ def verify_proof(token: str | None, method: str, url: str, now: datetime,
         raise InvalidProof("The DPoP proof is malformed.") from exc
     if header.get("typ") != "dpop+jwt" or header.get("alg") != "EdDSA":
         raise InvalidProof("The proof must be a dpop+jwt signed with EdDSA.")
+    if _FORBIDDEN_HEADER.intersection(header):
+        raise InvalidProof("The proof may name its key only by jwk.")
     x, key = _public_key(header)
     try:
         claims = jwt.decode(token, key, algorithms=["EdDSA"],
@@ -90,13 +110,10 @@ def verify_proof(token: str | None, method: str, url: str, now: datetime,
                                      "verify_iss": False})
     except jwt.PyJWTError as exc:
         raise InvalidProof("The proof's signature does not verify.") from exc
-    jti, iat = claims.get("jti"), claims.get("iat")
+    jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
         raise InvalidProof("The proof needs a jti.")
-    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
-        raise InvalidProof("The proof needs an iat.")
-    if abs(now.timestamp() - iat) > window_seconds:
-        raise InvalidProof("The proof is stale or from the future.")
+    _check_times(claims, now.timestamp(), window_seconds)
     if claims.get("htm") != method:
         raise InvalidProof("The proof was made for another method.")
     htu = claims.get("htu")
