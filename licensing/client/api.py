@@ -54,9 +54,9 @@ class TesseraApi:
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
         retry: RetryPolicy | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        random_fraction: Callable[[], float] = random.random,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        random_fraction: Callable[[], float] | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
         self.server_url = check_server_url(server_url, allow_insecure_http)
@@ -65,9 +65,10 @@ class TesseraApi:
         self._owns_session = session is None
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.clock = clock
-        self.sleep = sleep
-        self.random_fraction = random_fraction
+        # Looked up now rather than bound at import, so callers and tests can swap them.
+        self.clock = clock or time.time
+        self.sleep = sleep or time.sleep
+        self.random_fraction = random_fraction or random.random
 
     def close(self) -> None:
         """Close the HTTP session if this object made it."""

@@ -39,8 +39,8 @@ class LicenseClient:
         fingerprint: str | None = None,
         jwks: dict[str, Any] | None = None,
         issuer: str | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         clock_tolerance: float = DEFAULT_CLOCK_TOLERANCE,
@@ -54,7 +54,7 @@ class LicenseClient:
         self.fingerprint = validate_fingerprint(fingerprint) if fingerprint is not None else None
         self.shipped_jwks = jwks
         self.issuer = issuer
-        self.clock = clock
+        self.clock = clock or time.time
         self.clock_tolerance = clock_tolerance
         self.machine_id_reader = machine_id_reader
         self._api_options = {

@@ -80,7 +80,7 @@ def build_activation_request(
         claims["device_name"] = device_name
     if platform is not None:
         claims["platform"] = platform
-    _check_request_claims(claims, OfflineFileInvalid)
+    _check_request_claims(claims, ValueError)
     headers = {"typ": REQUEST_TYPE, "jwk": public_jwk(private_key.public_key())}
     token = jwt.encode(claims, private_key, algorithm="EdDSA", headers=headers)
     return armor(REQUEST_LABEL, token.encode("ascii"))
@@ -200,7 +200,7 @@ def _verified_object(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
     return claims
 
 
-def _check_request_claims(claims: dict[str, Any], error: type[OfflineFileInvalid]) -> None:
+def _check_request_claims(claims: dict[str, Any], error: type[Exception]) -> None:
     """Check the request claims against the activation body's limits."""
     unknown = set(claims) - REQUEST_CLAIMS
     if unknown:
