@@ -82,7 +82,9 @@ class TesseraApi:
     def refresh(self, activation_id: str, client_time: str | None = None) -> ServiceResponse:
         """POST /v1/activations/{id}/refresh."""
         body = {"client_time": client_time} if client_time else {}
-        return self._call("POST", f"/v1/activations/{_segment(activation_id)}/refresh", json_body=body)
+        return self._call(
+            "POST", f"/v1/activations/{_segment(activation_id)}/refresh", json_body=body
+        )
 
     def deactivate(self, activation_id: str) -> ServiceResponse:
         """DELETE /v1/activations/{id}; the service answers 204 even when repeated."""
@@ -92,7 +94,9 @@ class TesseraApi:
         """GET /v1/keys."""
         return self._call("GET", "/v1/keys").body
 
-    def _call(self, method: str, path: str, json_body: dict[str, Any] | None = None) -> ServiceResponse:
+    def _call(
+        self, method: str, path: str, json_body: dict[str, Any] | None = None
+    ) -> ServiceResponse:
         """Send one logical request, retrying transient failures with new proofs."""
         url = self.server_url + path
         for attempt in range(1, self.retry.attempts + 1):
@@ -125,7 +129,12 @@ class TesseraApi:
         # No redirects: the proof names this exact URL, and credentials must
         # never follow a redirect to another host.
         return self.session.request(
-            method, url, json=json_body, headers=headers, timeout=self.timeout, allow_redirects=False,
+            method,
+            url,
+            json=json_body,
+            headers=headers,
+            timeout=self.timeout,
+            allow_redirects=False,
         )
 
     def _pause(self, attempt: int, retry_after: float | None, *, reason: str) -> None:

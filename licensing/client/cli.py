@@ -17,7 +17,7 @@ from typing import Any
 
 from . import errors
 from .client import LicenseClient
-from .clock import DEFAULT_CLOCK_TOLERANCE, to_rfc3339
+from .clock import DEFAULT_CLOCK_TOLERANCE
 from .jwk import validate_jwks
 from .state import StateStore
 from .status import LicenseStatus
@@ -58,11 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has already written its message to stderr
         code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
         if code != EXIT_OK and "--json" in argv:
-            _emit_json({"ok": False, "command": None, "error": {"code": "USAGE", "message": "invalid arguments"}})
+            _emit_json(
+                {
+                    "ok": False,
+                    "command": None,
+                    "error": {"code": "USAGE", "message": "invalid arguments"},
+                }
+            )
         return code
     try:
         payload, code = args.handler(args)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an exit code
+    except Exception as exc:  # every failure becomes an exit code, never a traceback
         return _report_failure(args, exc)
     _emit(args, {"ok": code == EXIT_OK, "command": args.command, **payload})
     return code
@@ -70,36 +76,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with one sub-parser per command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None,
-                        help=f"where the device key and licence state live (env {STATE_DIR_ENV})")
-    common.add_argument("--product", help="product code (taken from the state when omitted)")
-    common.add_argument("--server", help="licence service base URL (remembered after activation)")
-    common.add_argument("--jwks", type=Path, help="JWKS file of the vendor's signing keys to trust")
-    common.add_argument("--issuer", help="expected lease issuer")
-    common.add_argument("--clock-tolerance", type=float, default=DEFAULT_CLOCK_TOLERANCE,
-                        help="seconds the clock may lag the service's time (default 600)")
-    common.add_argument("--allow-insecure-http", action="store_true",
-                        help="allow http:// to a non-local server (testing only)")
-    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser = argparse.ArgumentParser(prog="tessera-client", description="Tessera licence client",
-                                     epilog=_exit_code_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="tessera-client",
+        description="Tessera licence client",
+        epilog=_exit_code_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_activate(commands, common)
     _add(commands, common, "status", "show the local licence (no network)", run_status)
     refresh = _add(commands, common, "refresh", "get a new lease when due", run_refresh)
     refresh.add_argument("--force", action="store_true", help="refresh even when not due")
     _add(commands, common, "deactivate", "free this device's seat", run_deactivate)
-    request = _add(commands, common, "offline-request", "write an offline activation request", run_offline_request)
-    request.add_argument("--output", type=Path, default=Path(DEFAULT_REQUEST_FILE), help="request file to write")
+    text = "write an offline activation request"
+    request = _add(commands, common, "offline-request", text, run_offline_request)
+    request.add_argument("--output", type=Path, default=Path(DEFAULT_REQUEST_FILE))
     _add_device_options(request)
-    importer = _add(commands, common, "offline-import", "verify and install a licence file", run_offline_import)
+    text = "verify and install a licence file"
+    importer = _add(commands, common, "offline-import", text, run_offline_import)
     importer.add_argument("license_file", help="licence file to import ('-' for stdin)")
     return parser
 
 
-def _add(commands: Any, common: argparse.ArgumentParser, name: str, text: str,
-         handler: Callable[[argparse.Namespace], tuple[dict[str, Any], int]]) -> argparse.ArgumentParser:
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    add = common.add_argument
+    add("--state-dir", type=Path, help=f"device key and licence state (env {STATE_DIR_ENV})")
+    add("--product", help="product code (taken from the state when omitted)")
+    add("--server", help="licence service base URL (remembered after activation)")
+    add("--jwks", type=Path, help="JWKS file of the vendor's signing keys to trust")
+    add("--issuer", help="expected lease issuer")
+    add("--clock-tolerance", type=float, default=DEFAULT_CLOCK_TOLERANCE, metavar="SECONDS")
+    add("--allow-insecure-http", action="store_true", help="http:// to a remote server (tests)")
+    add("--json", action="store_true", help="print one JSON object on stdout")
+    return common
+
+
+def _add(
+    commands: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    text: str,
+    handler: Callable[[argparse.Namespace], tuple[dict[str, Any], int]],
+) -> argparse.ArgumentParser:
     """Add one sub-command bound to its handler."""
     sub = commands.add_parser(name, parents=[common], help=text, description=text)
     sub.set_defaults(handler=handler)
@@ -118,7 +139,9 @@ def _add_activate(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _add_device_options(sub: argparse.ArgumentParser) -> None:
     """Add the optional device description sent with an activation."""
-    sub.add_argument("--device-name", help="a label for this device, shown to you in the Customer Area")
+    sub.add_argument(
+        "--device-name", help="a label for this device, shown to you in the Customer Area"
+    )
     sub.add_argument("--platform", help="platform label (default: OS and CPU)")
     sub.add_argument("--fingerprint", help="device id to present instead of the machine-id HMAC")
 
@@ -132,10 +155,15 @@ def run_activate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         raise UsageError("activate needs --product and --server")
     password = _password(args) if args.username else None
     with _client(args) as client:
-        status = client.activate(username=args.username, password=password, activation_code=args.code,
-                                 device_name=args.device_name, platform=args.platform)
+        status = client.activate(
+            username=args.username,
+            password=password,
+            activation_code=args.code,
+            device_name=args.device_name,
+            platform=args.platform,
+        )
     _say(f"Activated {status.product} on this device.")
-    return _status_payload(status), _status_exit(status)
+    return status.to_dict(), _status_exit(status)
 
 
 def run_status(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
@@ -144,7 +172,7 @@ def run_status(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         status = client.status()
     if not args.json:
         _print_status(status)
-    return _status_payload(status), _status_exit(status)
+    return status.to_dict(), _status_exit(status)
 
 
 def run_refresh(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
@@ -153,7 +181,7 @@ def run_refresh(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         refreshed = client.refresh(force=args.force)
         status = client.status()
     _say("Lease refreshed." if refreshed else "Lease is not due for refresh; nothing to do.")
-    return {"refreshed": refreshed, **_status_payload(status)}, _status_exit(status)
+    return {"refreshed": refreshed, **status.to_dict()}, _status_exit(status)
 
 
 def run_deactivate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
@@ -177,11 +205,14 @@ def run_offline_request(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
 
 def run_offline_import(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     """Verify a licence file with no network and install it."""
-    text = sys.stdin.read() if args.license_file == "-" else Path(args.license_file).read_text(encoding="utf-8")
+    if args.license_file == "-":
+        text = sys.stdin.read()
+    else:
+        text = Path(args.license_file).read_text(encoding="utf-8")
     with _client(args) as client:
         status = client.offline_import(text)
     _say(f"Installed the offline licence for {status.product}.")
-    return _status_payload(status), _status_exit(status)
+    return status.to_dict(), _status_exit(status)
 
 
 # --- helpers ----------------------------------------------------------------
@@ -247,8 +278,10 @@ def _load_jwks(path: Path) -> dict[str, Any]:
 def _password(args: argparse.Namespace) -> str:
     """Take the password from --password, the environment or a prompt, in that order."""
     if args.password:
-        _say("Note: a password on the command line is visible to other local users; "
-             f"prefer {PASSWORD_ENV} or the prompt.")
+        _say(
+            "Note: a password on the command line is visible to other local users; "
+            f"prefer {PASSWORD_ENV} or the prompt."
+        )
         return args.password
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
@@ -258,11 +291,6 @@ def _password(args: argparse.Namespace) -> str:
             return line
         raise UsageError(f"no password: set {PASSWORD_ENV} or run interactively")
     return getpass.getpass(f"Password for {args.username}: ")
-
-
-def _status_payload(status: LicenseStatus) -> dict[str, Any]:
-    """The status fields every licence command reports."""
-    return status.to_dict()
 
 
 def _status_exit(status: LicenseStatus) -> int:
@@ -277,9 +305,15 @@ def _print_status(status: LicenseStatus) -> None:
     data = status.to_dict()
     verdict = "valid" if status.valid else f"INVALID ({status.reason}: {status.message})"
     print(f"{status.product}: {verdict}")
-    for label, key in (("activation", "activation_id"), ("license", "license_id"), ("kind", "kind"),
-                       ("lease expires", "lease_expires_at"), ("refresh after", "refresh_after"),
-                       ("license expires", "license_expires_at"), ("server", "server_url")):
+    for label, key in (
+        ("activation", "activation_id"),
+        ("license", "license_id"),
+        ("kind", "kind"),
+        ("lease expires", "lease_expires_at"),
+        ("refresh after", "refresh_after"),
+        ("license expires", "license_expires_at"),
+        ("server", "server_url"),
+    ):
         if data[key]:
             print(f"  {label}: {data[key]}")
     if status.valid:
@@ -308,8 +342,11 @@ def _classify(exc: Exception) -> tuple[int, str]:
     """Return the exit code and kind for a failure."""
     table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str]] = [
         ((UsageError, ValueError), EXIT_USAGE, "usage"),
-        ((errors.TransientServiceError, errors.ServiceUnreachable, errors.ProtocolError), EXIT_UNAVAILABLE,
-         "unavailable"),
+        (
+            (errors.TransientServiceError, errors.ServiceUnreachable, errors.ProtocolError),
+            EXIT_UNAVAILABLE,
+            "unavailable",
+        ),
         (errors.LicenseError, EXIT_REFUSED, "refused"),
         ((errors.LeaseInvalid, errors.OfflineFileInvalid), EXIT_LEASE_INVALID, "lease_invalid"),
         (errors.NotActivated, EXIT_NOT_ACTIVATED, "not_activated"),

@@ -58,7 +58,10 @@ class LicenseClient:
         self.clock_tolerance = clock_tolerance
         self.machine_id_reader = machine_id_reader
         self._api_options = {
-            "session": session, "retry": retry, "clock": clock, "sleep": sleep,
+            "session": session,
+            "retry": retry,
+            "clock": clock,
+            "sleep": sleep,
             "allow_insecure_http": allow_insecure_http,
         }
         self._api: TesseraApi | None = None
@@ -98,7 +101,9 @@ class LicenseClient:
         body = self._activation_body(username, password, activation_code, device_name, platform)
         state = self._state_for_product()
         if state.activation_id and state.offline:
-            raise errors.LocalStateError("this device holds an offline licence; deactivate it first")
+            raise errors.LocalStateError(
+                "this device holds an offline licence; deactivate it first"
+            )
         api = self._service(state)
         response = api.activate(body)
         state.server_url = api.server_url
@@ -110,7 +115,7 @@ class LicenseClient:
     def refresh(self, *, force: bool = False) -> bool:
         """Get a new lease when one is due (or when forced); True if one was installed."""
         state = self._active_state()
-        if not force and not self._refresh_due(state):
+        if not force and not self._refresh_due():
             return False
         api = self._service(state)
         try:
@@ -129,8 +134,8 @@ class LicenseClient:
 
     def deactivate(self) -> bool:
         """Free this device's seat and forget the lease; False if there was nothing to free."""
-        state = self.state_store.load()
-        if state is None or state.activation_id is None:
+        state = self._state_for_product()
+        if state.activation_id is None:
             return False
         try:
             self._service(state).deactivate(state.activation_id)
@@ -143,10 +148,20 @@ class LicenseClient:
     def check(self) -> LicenseStatus:
         """The product's start-up gate: verify offline, refresh when due, keep working offline."""
         state = self.state_store.load()
-        if state is not None and state.activation_id and (state.server_url or self.server_url):
+        online = (
+            state is not None
+            and state.product == self.product
+            and (state.server_url or self.server_url)
+        )
+        if online and state.activation_id:
             try:
                 self.refresh()
-            except (errors.ServiceUnreachable, errors.ProtocolError, errors.LicenseError, errors.LeaseInvalid):
+            except (
+                errors.ServiceUnreachable,
+                errors.ProtocolError,
+                errors.LicenseError,
+                errors.LeaseInvalid,
+            ):
                 # Offline or refused: the lease in hand carries us until exp, and
                 # refusals that withdraw it were recorded in the state already.
                 pass
@@ -160,10 +175,16 @@ class LicenseClient:
         if state is None or state.product != self.product or not state.activation_id:
             raise errors.NotActivated(f"{self.product} is not activated on this device")
         if state.refused:
-            raise errors.LeaseInvalid(state.refused.get("message") or "the licence service withdrew this licence")
+            raise errors.LeaseWithdrawn(
+                state.refused.get("message", ""), code=state.refused.get("code")
+            )
         if not state.lease:
             raise errors.NotActivated("no lease on this device; refresh or activate")
-        fetch = self._service(state).fetch_jwks if online and (state.server_url or self.server_url) else None
+        fetch = (
+            self._service(state).fetch_jwks
+            if online and (state.server_url or self.server_url)
+            else None
+        )
         verifier = self._verifier(state, fetch)
         lease = verifier.verify(state.lease, now=self.clock(), last_seen=state.last_seen)
         if verifier.jwks_changed:
@@ -182,7 +203,9 @@ class LicenseClient:
             return invalid_status(state, self.product, exc.code, exc.message)
         return valid_status(state, lease, self.clock())
 
-    def offline_request(self, *, device_name: str | None = None, platform: str | None = None) -> str:
+    def offline_request(
+        self, *, device_name: str | None = None, platform: str | None = None
+    ) -> str:
         """Return the text of an offline activation request for this device."""
         state = self._state_for_product()
         state.fingerprint = self._fingerprint()
@@ -201,11 +224,15 @@ class LicenseClient:
         license_file = parse_license_file(text)
         state = self._state_for_product()
         if state.activation_id and not state.offline:
-            raise errors.LocalStateError("this device holds an online activation; deactivate it first")
+            raise errors.LocalStateError(
+                "this device holds an online activation; deactivate it first"
+            )
         # The keys inside the file are not trusted: anyone can write a file.
         verifier = self._verifier(state, fetch=None)
         if verifier.jwks is None:
-            raise errors.UnknownSigningKey("no trusted signing keys on this device; supply the vendor's JWKS")
+            raise errors.UnknownSigningKey(
+                "no trusted signing keys on this device; supply the vendor's JWKS"
+            )
         lease = verifier.verify(license_file.lease, now=self.clock(), last_seen=state.last_seen)
         state.activation_id = lease.activation_id
         state.lease = lease.token
@@ -218,7 +245,14 @@ class LicenseClient:
 
     # --- helpers ------------------------------------------------------------
 
-    def _activation_body(self, username, password, activation_code, device_name, platform) -> dict[str, Any]:
+    def _activation_body(
+        self,
+        username: str | None,
+        password: str | None,
+        activation_code: str | None,
+        device_name: str | None,
+        platform: str | None,
+    ) -> dict[str, Any]:
         """Build the activation request body from exactly one kind of credential."""
         if bool(activation_code) == bool(username):
             raise ValueError("give either username and password or an activation code")
@@ -249,14 +283,24 @@ class LicenseClient:
         lease = verifier.verify(token, now=self.clock(), last_seen=last_seen)
         if lease.activation_id != activation_id:
             raise errors.ProtocolError("lease was issued for another activation")
-        state.activation_id, state.lease, state.refused, state.offline = activation_id, token, None, False
-        state.license = body.get("license") if isinstance(body.get("license"), dict) else state.license
-        state.jwks = verifier.jwks if verifier.jwks_changed else state.jwks or verifier.jwks
+        state.activation_id, state.lease, state.refused, state.offline = (
+            activation_id,
+            token,
+            None,
+            False,
+        )
+        state.license = (
+            body.get("license") if isinstance(body.get("license"), dict) else state.license
+        )
+        if verifier.jwks_changed or state.jwks is None:
+            state.jwks = verifier.jwks  # pin what verified this lease
         state.last_seen = latest_seen(last_seen, lease.issued_at)
         self.state_store.save(state)
         return lease
 
-    def _verifier(self, state: LicenseState, fetch: Callable[[], dict[str, Any]] | None) -> LeaseVerifier:
+    def _verifier(
+        self, state: LicenseState, fetch: Callable[[], dict[str, Any]] | None
+    ) -> LeaseVerifier:
         """Build a verifier for this product and device over the trusted keys."""
         return LeaseVerifier(
             product=self.product,
@@ -267,7 +311,7 @@ class LicenseClient:
             clock_tolerance=self.clock_tolerance,
         )
 
-    def _refresh_due(self, state: LicenseState) -> bool:
+    def _refresh_due(self) -> bool:
         """Tell whether the lease should be renewed now (also when it no longer verifies)."""
         try:
             return self.verify().refresh_due(self.clock())
@@ -279,7 +323,9 @@ class LicenseClient:
         if self._device_key is None:
             pem = self.key_store.load()
             if pem is None:
-                raise errors.LeaseNotForThisDevice("this device has no key; the lease cannot be its own")
+                raise errors.LeaseNotForThisDevice(
+                    "this device has no key; the lease cannot be its own"
+                )
             self._device_key = DeviceKey.from_pem(pem)
         return self._device_key
 
@@ -299,7 +345,9 @@ class LicenseClient:
         if state is None:
             return LicenseState(product=self.product)
         if state.product != self.product:
-            raise errors.LocalStateError(f"{self.state_store.directory} holds the state of {state.product}")
+            raise errors.LocalStateError(
+                f"{self.state_store.directory} holds the state of {state.product}"
+            )
         return state
 
     def _active_state(self) -> LicenseState:

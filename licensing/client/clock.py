@@ -10,14 +10,16 @@ jumped forward by mistake must not lock its user out.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import ClockTampered
 
 DEFAULT_CLOCK_TOLERANCE = 600  # seconds; covers ordinary drift between NTP syncs
 
 
-def check_clock(now: float, last_seen: int | None, tolerance: float = DEFAULT_CLOCK_TOLERANCE) -> None:
+def check_clock(
+    now: float, last_seen: int | None, tolerance: float = DEFAULT_CLOCK_TOLERANCE
+) -> None:
     """Raise ClockTampered when the local clock is behind a time already seen."""
     if last_seen is not None and now < last_seen - tolerance:
         raise ClockTampered(
@@ -36,7 +38,7 @@ def to_rfc3339(epoch: float | None) -> str | None:
     """Format epoch seconds as an RFC 3339 UTC string."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def from_rfc3339(value: str | None) -> int | None:
@@ -45,5 +47,5 @@ def from_rfc3339(value: str | None) -> int | None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())

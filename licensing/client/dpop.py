@@ -24,7 +24,9 @@ def proof_target_uri(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
 
 
-def make_proof(device_key: DeviceKey, method: str, url: str, *, now: float, jti: str | None = None) -> str:
+def make_proof(
+    device_key: DeviceKey, method: str, url: str, *, now: float, jti: str | None = None
+) -> str:
     """Sign a single-use DPoP proof for one HTTP request."""
     claims = {
         # 192 random bits: the server refuses any jti it has already seen.

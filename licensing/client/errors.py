@@ -168,7 +168,9 @@ class RateLimited(TransientServiceError):
 
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -204,6 +206,17 @@ class LeaseInvalid(ClientError):
     """The lease must not be honoured."""
 
     code = "LEASE_INVALID"
+
+
+class LeaseWithdrawn(LeaseInvalid):
+    """The service refused a refresh for good; ``code`` is its reason (e.g. LICENSE_REVOKED)."""
+
+    code = "LEASE_WITHDRAWN"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
 
 
 class LeaseMalformed(LeaseInvalid):
@@ -327,11 +340,27 @@ class LicenseFileInvalid(OfflineFileInvalid):
 SERVER_ERRORS: dict[str, type[LicenseError]] = {
     cls.code: cls
     for cls in (
-        ValidationFailed, MalformedJson, InvalidCredentials, InvalidActivationCode,
-        InvalidProof, Unauthenticated, Forbidden, LicenseExpired, LicenseSuspended,
-        LicenseRevoked, ExportRestricted, AccountRestricted, NoLicenseForProduct,
-        NotFound, SeatLimitReached, ActivationReleased, PayloadTooLarge,
-        UnsupportedMediaType, MethodNotAllowed, RateLimited, Unavailable,
+        ValidationFailed,
+        MalformedJson,
+        InvalidCredentials,
+        InvalidActivationCode,
+        InvalidProof,
+        Unauthenticated,
+        Forbidden,
+        LicenseExpired,
+        LicenseSuspended,
+        LicenseRevoked,
+        ExportRestricted,
+        AccountRestricted,
+        NoLicenseForProduct,
+        NotFound,
+        SeatLimitReached,
+        ActivationReleased,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        MethodNotAllowed,
+        RateLimited,
+        Unavailable,
         InternalServerError,
     )
 }

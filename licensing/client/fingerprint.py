@@ -47,7 +47,9 @@ def validate_fingerprint(fingerprint: str) -> str:
     return fingerprint
 
 
-def read_machine_id(system: str | None = None, *, linux_files: Sequence[str] = LINUX_MACHINE_ID_FILES) -> str:
+def read_machine_id(
+    system: str | None = None, *, linux_files: Sequence[str] = LINUX_MACHINE_ID_FILES
+) -> str:
     """Read this machine's id the way the operating system exposes it."""
     system = system or sys.platform
     if system.startswith("linux"):
@@ -59,7 +61,9 @@ def read_machine_id(system: str | None = None, *, linux_files: Sequence[str] = L
     raise FingerprintUnavailable(f"no machine id source on {system}; pass a fingerprint")
 
 
-def default_fingerprint(product: str, machine_id_reader: Callable[[], str] = read_machine_id) -> str:
+def default_fingerprint(
+    product: str, machine_id_reader: Callable[[], str] = read_machine_id
+) -> str:
     """Return the fingerprint this device presents for a product."""
     return derive_fingerprint(machine_id_reader(), product)
 
@@ -89,7 +93,10 @@ def _read_macos() -> str:
     try:
         result = subprocess.run(
             [IOREG, "-rd1", "-c", "IOPlatformExpertDevice"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise FingerprintUnavailable("cannot run ioreg; pass a fingerprint") from exc

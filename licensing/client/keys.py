@@ -93,7 +93,9 @@ class FileKeyStore(KeyStore):
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise LocalStateError(f"cannot open device key file {self.path}: {exc.strerror}") from exc
+            raise LocalStateError(
+                f"cannot open device key file {self.path}: {exc.strerror}"
+            ) from exc
         with os.fdopen(fd, "rb") as handle:
             self._check_private(os.fstat(handle.fileno()))
             return handle.read()

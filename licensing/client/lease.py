@@ -93,11 +93,15 @@ class LeaseVerifier:
         try:
             fetched = validate_jwks(self.fetch_jwks())
         except (errors.ClientError, ValueError) as exc:
-            raise errors.UnknownSigningKey(f"lease signed by unknown key {kid!r}; keys not refreshed") from exc
+            raise errors.UnknownSigningKey(
+                f"lease signed by unknown key {kid!r}; keys not refreshed"
+            ) from exc
         self.jwks, self.jwks_changed = fetched, True
         keys = self._trusted_keys()
         if kid not in keys:
-            raise errors.UnknownSigningKey(f"lease signed by key {kid!r}, which the service does not publish")
+            raise errors.UnknownSigningKey(
+                f"lease signed by key {kid!r}, which the service does not publish"
+            )
         return keys[kid]
 
     def _trusted_keys(self) -> dict[str, Ed25519PublicKey]:
@@ -112,11 +116,15 @@ class LeaseVerifier:
     def _check_binding(self, lease: Lease) -> None:
         """Check the lease is for this product, this device and this issuer."""
         if self.product not in lease.audience:
-            raise errors.LeaseNotForThisProduct(f"lease is for {', '.join(lease.audience)}, not {self.product}")
+            raise errors.LeaseNotForThisProduct(
+                f"lease is for {', '.join(lease.audience)}, not {self.product}"
+            )
         if lease.thumbprint != self.device_thumbprint:
             raise errors.LeaseNotForThisDevice("lease is bound to another device key")
         if self.issuer is not None and lease.issuer != self.issuer:
-            raise errors.LeaseWrongIssuer(f"lease issued by {lease.issuer!r}, expected {self.issuer!r}")
+            raise errors.LeaseWrongIssuer(
+                f"lease issued by {lease.issuer!r}, expected {self.issuer!r}"
+            )
 
     def _check_window(self, lease: Lease, now: float) -> None:
         """Check nbf and exp against the local clock."""

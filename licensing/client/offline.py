@@ -87,7 +87,11 @@ def build_activation_request(
 
 
 def parse_activation_request(
-    text: str, *, now: float | None = None, max_age: float | None = None, leeway: float = 300,
+    text: str,
+    *,
+    now: float | None = None,
+    max_age: float | None = None,
+    leeway: float = 300,
 ) -> ActivationRequest:
     """Verify a request file's signature and claims; optionally bound its age."""
     token = _ascii(unarmor(REQUEST_LABEL, text, OfflineRequestInvalid), OfflineRequestInvalid)
@@ -113,9 +117,16 @@ def parse_activation_request(
     )
 
 
-def build_license_file(lease: str, jwks: dict[str, Any], license: dict[str, Any] | None = None) -> str:
+def build_license_file(
+    lease: str, jwks: dict[str, Any], license: dict[str, Any] | None = None
+) -> str:
     """Return the licence file text for a lease and the keys that verify it."""
-    body: dict[str, Any] = {"format": LICENSE_FORMAT, "version": LICENSE_VERSION, "lease": lease, "jwks": jwks}
+    body: dict[str, Any] = {
+        "format": LICENSE_FORMAT,
+        "version": LICENSE_VERSION,
+        "lease": lease,
+        "jwks": jwks,
+    }
     if license is not None:
         body["license"] = license
     _check_license_body(body)
@@ -137,7 +148,7 @@ def parse_license_file(text: str) -> LicenseFile:
 def armor(label: str, payload: bytes) -> str:
     """Wrap bytes as base64 between BEGIN and END lines."""
     encoded = base64.b64encode(payload).decode("ascii")
-    lines = [encoded[i:i + LINE_WIDTH] for i in range(0, len(encoded), LINE_WIDTH)]
+    lines = [encoded[i : i + LINE_WIDTH] for i in range(0, len(encoded), LINE_WIDTH)]
     return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n"
 
 
@@ -153,7 +164,7 @@ def unarmor(label: str, text: str, error: type[OfflineFileInvalid] = OfflineFile
     if stop <= start + 1:
         raise error(f"{label} block is empty")
     try:
-        return base64.b64decode("".join(lines[start + 1:stop]), validate=True)
+        return base64.b64decode("".join(lines[start + 1 : stop]), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise error(f"{label} block is not base64") from exc
 

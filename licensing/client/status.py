@@ -72,7 +72,9 @@ def valid_status(state: LicenseState, lease: Lease, now: float) -> LicenseStatus
     )
 
 
-def invalid_status(state: LicenseState | None, product: str, reason: str, message: str) -> LicenseStatus:
+def invalid_status(
+    state: LicenseState | None, product: str, reason: str, message: str
+) -> LicenseStatus:
     """Describe a state that must not run the product."""
     details = (state.license if state else None) or {}
     return LicenseStatus(

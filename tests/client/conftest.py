@@ -9,8 +9,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from types import SimpleNamespace
 from email.utils import formatdate
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -37,7 +37,9 @@ def b64url(data: bytes) -> str:
 
 def thumbprint_of(x: str) -> str:
     """RFC 7638 thumbprint of an Ed25519 public key, computed independently."""
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True
+    )
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
@@ -58,7 +60,14 @@ class Signer:
         self.kid = kid
         self.key = Ed25519PrivateKey.generate()
         raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.public_jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": kid, "use": "sig", "alg": "EdDSA"}
+        self.public_jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(raw),
+            "kid": kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
 
     @property
     def jwks(self) -> dict[str, Any]:
@@ -67,17 +76,29 @@ class Signer:
     def claims(self, jkt: str, now: float = NOW, **overrides: Any) -> dict[str, Any]:
         iat = int(now)
         claims = {
-            "iss": ISSUER, "sub": "act_123", "aud": PRODUCT, "lic": "lic_456",
-            "ent": ["solver", "mesher"], "cnf": {"jkt": jkt},
-            "iat": iat, "nbf": iat, "exp": iat + LEASE_SECONDS, "rfa": iat + LEASE_SECONDS // 2,
-            "lxp": iat + 300 * 86400, "jti": f"lease-{iat}",
+            "iss": ISSUER,
+            "sub": "act_123",
+            "aud": PRODUCT,
+            "lic": "lic_456",
+            "ent": ["solver", "mesher"],
+            "cnf": {"jkt": jkt},
+            "iat": iat,
+            "nbf": iat,
+            "exp": iat + LEASE_SECONDS,
+            "rfa": iat + LEASE_SECONDS // 2,
+            "lxp": iat + 300 * 86400,
+            "jti": f"lease-{iat}",
         }
         claims.update(overrides)
         return {name: value for name, value in claims.items() if value is not ...}
 
-    def lease(self, jkt: str, now: float = NOW, headers: dict[str, Any] | None = None, **overrides: Any) -> str:
+    def lease(
+        self, jkt: str, now: float = NOW, headers: dict[str, Any] | None = None, **overrides: Any
+    ) -> str:
         header = {"typ": "lease+jwt", "kid": self.kid, **(headers or {})}
-        return jwt.encode(self.claims(jkt, now, **overrides), self.key, algorithm="EdDSA", headers=header)
+        return jwt.encode(
+            self.claims(jkt, now, **overrides), self.key, algorithm="EdDSA", headers=header
+        )
 
 
 class FakeTessera:
@@ -98,13 +119,19 @@ class FakeTessera:
         self.jwks = signer.jwks
         activation = re.compile(re.escape(SERVER) + r"/v1/activations/([^/]+)")
         mock.add_callback(responses.POST, f"{SERVER}/v1/activations", callback=self._activate)
-        mock.add_callback(responses.POST, re.compile(activation.pattern + "/refresh$"), callback=self._refresh)
-        mock.add_callback(responses.DELETE, re.compile(activation.pattern + "$"), callback=self._delete)
+        mock.add_callback(
+            responses.POST, re.compile(activation.pattern + "/refresh$"), callback=self._refresh
+        )
+        mock.add_callback(
+            responses.DELETE, re.compile(activation.pattern + "$"), callback=self._delete
+        )
         mock.add_callback(responses.GET, f"{SERVER}/v1/keys", callback=self._keys)
 
     def _answer(self, status: int, body: dict[str, Any] | None) -> tuple[int, dict[str, str], str]:
-        headers = {"Content-Type": "application/json",
-                   "Date": formatdate(self.clock.now + self.date_offset, usegmt=True)}
+        headers = {
+            "Content-Type": "application/json",
+            "Date": formatdate(self.clock.now + self.date_offset, usegmt=True),
+        }
         return status, headers, json.dumps(body) if body is not None else ""
 
     def _error(self, status: int, code: str) -> tuple[int, dict[str, str], str]:
@@ -176,9 +203,15 @@ class FakeTessera:
         now = int(self.clock.now)
         return {
             "activation_id": "act_123",
-            "license": {"id": "lic_456", "product": PRODUCT, "kind": "subscription",
-                        "expires_at": "2027-11-24T00:00:00Z", "entitlements": ["solver", "mesher"],
-                        "seats": 2, "seats_used": 1},
+            "license": {
+                "id": "lic_456",
+                "product": PRODUCT,
+                "kind": "subscription",
+                "expires_at": "2027-11-24T00:00:00Z",
+                "entitlements": ["solver", "mesher"],
+                "seats": 2,
+                "seats_used": 1,
+            },
             "lease": self.signer.lease(jkt, now),
             "lease_expires_at": formatdate(now + LEASE_SECONDS, usegmt=True),
             "refresh_after": formatdate(now + LEASE_SECONDS // 2, usegmt=True),
@@ -222,7 +255,9 @@ def make_client(tmp_path, clock, sleeps) -> Iterator[Any]:
         options.setdefault("clock", clock)
         options.setdefault("sleep", sleeps.append)
         options.setdefault("machine_id_reader", lambda: MACHINE_ID)
-        client = LicenseClient(options.pop("product", PRODUCT), options.pop("state_dir", tmp_path / "state"), **options)
+        client = LicenseClient(
+            options.pop("product", PRODUCT), options.pop("state_dir", tmp_path / "state"), **options
+        )
         made.append(client)
         return client
 
@@ -235,7 +270,14 @@ def make_client(tmp_path, clock, sleeps) -> Iterator[Any]:
 def kit() -> Any:
     """Constants and independent helpers for the tests (conftest is not importable by name)."""
     return SimpleNamespace(
-        NOW=NOW, PRODUCT=PRODUCT, SERVER=SERVER, ISSUER=ISSUER, MACHINE_ID=MACHINE_ID,
-        LEASE_SECONDS=LEASE_SECONDS, b64url=b64url, thumbprint_of=thumbprint_of,
-        Signer=Signer, FakeClock=FakeClock,
+        NOW=NOW,
+        PRODUCT=PRODUCT,
+        SERVER=SERVER,
+        ISSUER=ISSUER,
+        MACHINE_ID=MACHINE_ID,
+        LEASE_SECONDS=LEASE_SECONDS,
+        b64url=b64url,
+        thumbprint_of=thumbprint_of,
+        Signer=Signer,
+        FakeClock=FakeClock,
     )

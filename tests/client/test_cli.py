@@ -18,7 +18,7 @@ FINGERPRINT = "cli-test-device-0001"
 
 @pytest.fixture
 def live_clock(clock, monkeypatch):
-    """The command line runs on the real clock; keep the stand-in service on it too, and never sleep."""
+    """Put the stand-in service on the real clock the CLI uses, and never really sleep."""
     clock.now = int(time.time())
     naps = []
     monkeypatch.setattr(time, "sleep", naps.append)
@@ -46,10 +46,21 @@ def run(capsys, tmp_path, kit):
 
 
 def _activate(run, kit, *extra: str):
-    return run("activate", "--server", kit.SERVER, "--product", kit.PRODUCT, "--fingerprint", FINGERPRINT, *extra)
+    return run(
+        "activate",
+        "--server",
+        kit.SERVER,
+        "--product",
+        kit.PRODUCT,
+        "--fingerprint",
+        FINGERPRINT,
+        *extra,
+    )
 
 
-def test_activate_with_the_password_from_the_environment(tessera, live_clock, run, kit, monkeypatch):
+def test_activate_with_the_password_from_the_environment(
+    tessera, live_clock, run, kit, monkeypatch
+):
     monkeypatch.setenv("TESSERA_PASSWORD", "from-env")
 
     code, payload, err = _activate(run, kit, "--username", "ada")
@@ -58,11 +69,16 @@ def test_activate_with_the_password_from_the_environment(tessera, live_clock, ru
     assert payload["ok"] and payload["command"] == "activate" and payload["valid"]
     assert payload["activation_id"] == "act_123" and payload["entitlements"] == ["solver", "mesher"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload["lease_expires_at"])
-    assert tessera.bodies[0]["password"] == "from-env" and tessera.bodies[0]["fingerprint"] == FINGERPRINT
+    assert (
+        tessera.bodies[0]["password"] == "from-env"
+        and tessera.bodies[0]["fingerprint"] == FINGERPRINT
+    )
     assert "Activated" in err
 
 
-def test_activate_prompts_for_the_password_on_a_terminal(tessera, live_clock, run, kit, monkeypatch):
+def test_activate_prompts_for_the_password_on_a_terminal(
+    tessera, live_clock, run, kit, monkeypatch
+):
     monkeypatch.delenv("TESSERA_PASSWORD", raising=False)
     monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed-secret")
@@ -82,7 +98,9 @@ def test_password_on_the_command_line_works_but_warns(tessera, live_clock, run, 
     assert "argv-secret" not in err
 
 
-def test_activate_without_any_password_source_is_a_usage_error(http, live_clock, run, kit, monkeypatch):
+def test_activate_without_any_password_source_is_a_usage_error(
+    http, live_clock, run, kit, monkeypatch
+):
     monkeypatch.delenv("TESSERA_PASSWORD", raising=False)
     monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: False, raising=False)
     monkeypatch.setattr(cli.sys.stdin, "readline", lambda: "", raising=False)
@@ -141,14 +159,20 @@ def test_status_refresh_and_deactivate_round_trip(tessera, live_clock, run, kit,
     again = run("deactivate")
     after = run("status")
 
-    assert status[0] == 0 and status[1]["license_id"] == "lic_456" and status[1]["kind"] == "subscription"
+    assert (
+        status[0] == 0
+        and status[1]["license_id"] == "lic_456"
+        and status[1]["kind"] == "subscription"
+    )
     assert status[1]["refresh_due"] is False and status[1]["product"] == kit.PRODUCT
     assert not_due[0] == 0 and not_due[1]["refreshed"] is False
     assert forced[0] == 0 and forced[1]["refreshed"] is True
     assert freed[0] == 0 and freed[1]["deactivated"] is True and "act_123" in tessera.released
     assert again[0] == 0 and again[1]["deactivated"] is False
     assert after[0] == 6
-    assert len(http.calls) == calls + 2, "status is offline; only the forced refresh and the delete went out"
+    assert len(http.calls) == calls + 2, (
+        "status is offline; only the forced refresh and the delete went out"
+    )
 
 
 def test_a_tampered_lease_exits_4(tessera, live_clock, run, kit, tmp_path):
@@ -156,7 +180,9 @@ def test_a_tampered_lease_exits_4(tessera, live_clock, run, kit, tmp_path):
     state_file = tmp_path / "state" / "state.json"
     state = json.loads(state_file.read_text())
     header, payload, signature = state["lease"].split(".")
-    state["lease"] = ".".join([header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]])
+    state["lease"] = ".".join(
+        [header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]]
+    )
     state_file.write_text(json.dumps(state))
 
     code, result, _ = run("status")
@@ -184,13 +210,23 @@ def test_status_for_people_goes_to_stdout_without_json(tessera, live_clock, run,
     assert out.startswith(f"{kit.PRODUCT}: valid") and "entitlements: solver, mesher" in out
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["activate", "--code", "X", "--username", "ada"],
-                                  ["status", "--clock-tolerance", "soon"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["activate", "--code", "X", "--username", "ada"],
+        ["status", "--clock-tolerance", "soon"],
+    ],
+)
 def test_usage_errors_exit_2_and_still_answer_in_json(run, argv):
     code, payload, err = run(*argv, state=False)
 
-    assert code == 2 and payload == {"ok": False, "command": None,
-                                     "error": {"code": "USAGE", "message": "invalid arguments"}}
+    assert code == 2 and payload == {
+        "ok": False,
+        "command": None,
+        "error": {"code": "USAGE", "message": "invalid arguments"},
+    }
     assert "usage:" in err
 
 
@@ -202,8 +238,15 @@ def test_activate_needs_a_server_and_product(run):
 def test_offline_request_writes_the_file(run, kit, tmp_path):
     target = tmp_path / "request.txt"
 
-    code, payload, _ = run("offline-request", "--product", kit.PRODUCT, "--fingerprint", FINGERPRINT,
-                           "--output", str(target))
+    code, payload, _ = run(
+        "offline-request",
+        "--product",
+        kit.PRODUCT,
+        "--fingerprint",
+        FINGERPRINT,
+        "--output",
+        str(target),
+    )
 
     assert code == 0 and payload["request_file"] == str(target)
     assert target.read_text().startswith("-----BEGIN TESSERA ACTIVATION REQUEST-----")
@@ -226,4 +269,6 @@ def test_help_exits_0(capsys):
 def test_every_exit_code_is_documented():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text()
     for code in EXIT_CODES:
-        assert re.search(rf"^\|\s*{code}\s*\|", docs, re.MULTILINE), f"exit code {code} missing from docs/client.md"
+        assert re.search(rf"^\|\s*{code}\s*\|", docs, re.MULTILINE), (
+            f"exit code {code} missing from docs/client.md"
+        )

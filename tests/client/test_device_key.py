@@ -8,8 +8,15 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.client import DeviceKey, FileKeyStore, KeyFileInsecure, KeyStore, MemoryKeyStore, jwk_thumbprint
-from licensing.client import load_or_create_device_key
+from licensing.client import (
+    DeviceKey,
+    FileKeyStore,
+    KeyFileInsecure,
+    KeyStore,
+    MemoryKeyStore,
+    jwk_thumbprint,
+    load_or_create_device_key,
+)
 from licensing.client.errors import LocalStateError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
@@ -33,11 +40,19 @@ def test_public_jwk_has_only_public_members():
     assert key.public_jwk["kty"] == "OKP" and key.public_jwk["crv"] == "Ed25519"
 
 
-@pytest.mark.parametrize("jwk", [
-    {"kty": "EC", "crv": "P-256", "x": "AAAA"},
-    {"kty": "OKP", "crv": "Ed25519", "x": "too-short"},
-    {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "secret"},
-])
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "EC", "crv": "P-256", "x": "AAAA"},
+        {"kty": "OKP", "crv": "Ed25519", "x": "too-short"},
+        {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            "d": "secret",
+        },
+    ],
+)
 def test_thumbprint_of_unusable_keys_is_refused(jwk):
     with pytest.raises(ValueError):
         jwk_thumbprint(jwk)
@@ -131,7 +146,9 @@ def test_a_non_ed25519_or_damaged_key_is_refused():
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
     with pytest.raises(LocalStateError):
         DeviceKey.from_pem(other)
     with pytest.raises(LocalStateError):

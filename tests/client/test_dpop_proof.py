@@ -21,7 +21,9 @@ def _verify(proof: str) -> tuple[dict, dict]:
 
 def test_proof_header_and_claims_follow_the_contract(kit):
     key = DeviceKey.generate()
-    proof = make_proof(key, "post", "https://tessera.test/v1/activations?x=1#frag", now=kit.NOW + 0.7)
+    proof = make_proof(
+        key, "post", "https://tessera.test/v1/activations?x=1#frag", now=kit.NOW + 0.7
+    )
 
     header, claims = _verify(proof)
 
@@ -35,7 +37,10 @@ def test_proof_header_and_claims_follow_the_contract(kit):
 
 def test_every_proof_has_a_fresh_jti(kit):
     key = DeviceKey.generate()
-    jtis = {_verify(make_proof(key, "GET", "https://tessera.test/v1/keys", now=kit.NOW))[1]["jti"] for _ in range(50)}
+    jtis = {
+        _verify(make_proof(key, "GET", "https://tessera.test/v1/keys", now=kit.NOW))[1]["jti"]
+        for _ in range(50)
+    }
     assert len(jtis) == 50
 
 
@@ -47,13 +52,19 @@ def test_proof_made_by_one_key_does_not_verify_under_another(kit):
         jwt.decode(proof, other, algorithms=["EdDSA"], options={"verify_iat": False})
 
 
-@pytest.mark.parametrize(("url", "htu"), [
-    ("https://tessera.test/v1/activations/act_1/refresh?x=1", "https://tessera.test/v1/activations/act_1/refresh"),
-    ("HTTPS://Tessera.Test:443/v1/keys#top", "https://tessera.test/v1/keys"),
-    ("http://127.0.0.1:5000/v1/keys", "http://127.0.0.1:5000/v1/keys"),
-    ("http://localhost:80/v1/keys", "http://localhost/v1/keys"),
-    ("https://user:pw@tessera.test/v1/keys", "https://tessera.test/v1/keys"),
-    ("https://[::1]:8443/v1/keys", "https://[::1]:8443/v1/keys"),
-])
+@pytest.mark.parametrize(
+    ("url", "htu"),
+    [
+        (
+            "https://tessera.test/v1/activations/act_1/refresh?x=1",
+            "https://tessera.test/v1/activations/act_1/refresh",
+        ),
+        ("HTTPS://Tessera.Test:443/v1/keys#top", "https://tessera.test/v1/keys"),
+        ("http://127.0.0.1:5000/v1/keys", "http://127.0.0.1:5000/v1/keys"),
+        ("http://localhost:80/v1/keys", "http://localhost/v1/keys"),
+        ("https://user:pw@tessera.test/v1/keys", "https://tessera.test/v1/keys"),
+        ("https://[::1]:8443/v1/keys", "https://[::1]:8443/v1/keys"),
+    ],
+)
 def test_htu_drops_query_fragment_credentials_and_default_port(url, htu):
     assert proof_target_uri(url) == htu

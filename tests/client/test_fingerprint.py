@@ -7,7 +7,12 @@ import hmac
 
 import pytest
 
-from licensing.client import FingerprintUnavailable, default_fingerprint, derive_fingerprint, read_machine_id
+from licensing.client import (
+    FingerprintUnavailable,
+    default_fingerprint,
+    derive_fingerprint,
+    read_machine_id,
+)
 from licensing.client.fingerprint import parse_ioreg_output, validate_fingerprint
 
 MACHINE_A = "0f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -15,7 +20,9 @@ MACHINE_B = "1a2b3c4d5e6f708192a3b4c5d6e7f801"
 
 
 def test_fingerprint_is_the_documented_hmac():
-    expected = hmac.new(b"tessera-device-fingerprint:numflo", MACHINE_A.encode(), hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        b"tessera-device-fingerprint:numflo", MACHINE_A.encode(), hashlib.sha256
+    ).hexdigest()
     assert derive_fingerprint(MACHINE_A, "numflo") == expected
 
 
@@ -31,7 +38,9 @@ def test_fingerprint_is_stable_and_separates_machines_and_products():
 def test_raw_machine_id_is_not_in_the_fingerprint():
     fingerprint = derive_fingerprint(MACHINE_A, "numflo")
     assert MACHINE_A not in fingerprint
-    assert hashlib.sha256(MACHINE_A.encode()).hexdigest() != fingerprint  # not a plain, guessable hash
+    assert (
+        hashlib.sha256(MACHINE_A.encode()).hexdigest() != fingerprint
+    )  # not a plain, guessable hash
 
 
 def test_linux_reads_etc_machine_id_then_the_dbus_copy(tmp_path):
@@ -53,21 +62,25 @@ def test_no_machine_id_asks_for_an_explicit_fingerprint(tmp_path):
 
 
 def test_default_fingerprint_uses_the_reader():
-    assert default_fingerprint("numflo", lambda: MACHINE_A) == derive_fingerprint(MACHINE_A, "numflo")
+    assert default_fingerprint("numflo", lambda: MACHINE_A) == derive_fingerprint(
+        MACHINE_A, "numflo"
+    )
 
 
 def test_macos_uuid_is_read_from_ioreg_output():
-    output = '''+-o J314sAP  <class IOPlatformExpertDevice, id 0x100000220>
+    output = """+-o J314sAP  <class IOPlatformExpertDevice, id 0x100000220>
     {
       "IOPlatformSerialNumber" = "C02XXXXXXX"
       "IOPlatformUUID" = "8A3C1E0B-5D2F-4E67-9B1A-0C2D3E4F5A6B"
-    }'''
+    }"""
     assert parse_ioreg_output(output) == "8A3C1E0B-5D2F-4E67-9B1A-0C2D3E4F5A6B"
     with pytest.raises(FingerprintUnavailable):
         parse_ioreg_output('"IOPlatformSerialNumber" = "C02XXXXXXX"')
 
 
-@pytest.mark.parametrize("value", ["short", "x" * 513, "tab\tinside-the-fingerprint", 12345678901234567])
+@pytest.mark.parametrize(
+    "value", ["short", "x" * 513, "tab\tinside-the-fingerprint", 12345678901234567]
+)
 def test_explicit_fingerprints_outside_the_contract_are_refused(value):
     with pytest.raises(ValueError):
         validate_fingerprint(value)

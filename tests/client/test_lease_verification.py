@@ -63,7 +63,12 @@ def device() -> DeviceKey:
 
 @pytest.fixture
 def verifier(signer, device, kit) -> LeaseVerifier:
-    return LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks, issuer=kit.ISSUER)
+    return LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=signer.jwks,
+        issuer=kit.ISSUER,
+    )
 
 
 def test_valid_lease_is_accepted_with_its_claims(signer, device, verifier, kit):
@@ -97,8 +102,10 @@ def test_every_single_bit_flip_is_refused(signer, device, verifier, kit, segment
 
 
 def test_header_changed_but_still_acceptable_breaks_the_signature(signer, device, verifier, kit):
-    header, payload, signature = signer.lease(device.thumbprint).split(".")
-    reordered = json.dumps({"typ": "lease+jwt", "kid": signer.kid, "alg": "EdDSA"}, indent=1).encode()
+    _, payload, signature = signer.lease(device.thumbprint).split(".")
+    reordered = json.dumps(
+        {"typ": "lease+jwt", "kid": signer.kid, "alg": "EdDSA"}, indent=1
+    ).encode()
 
     with pytest.raises(LeaseSignatureInvalid):
         verifier.verify(".".join([_b64(reordered), payload, signature]), now=kit.NOW)
@@ -110,31 +117,49 @@ def test_payload_with_a_later_expiry_breaks_the_signature(signer, device, verifi
     claims["exp"] += 365 * 86400
 
     with pytest.raises(LeaseSignatureInvalid):
-        verifier.verify(".".join([header, _b64(json.dumps(claims).encode()), signature]), now=kit.NOW)
+        verifier.verify(
+            ".".join([header, _b64(json.dumps(claims).encode()), signature]), now=kit.NOW
+        )
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
 def test_alg_none_is_refused(signer, device, verifier, kit, alg):
-    token = forge({"alg": alg, "typ": "lease+jwt", "kid": signer.kid}, signer.claims(device.thumbprint), lambda _: b"")
+    token = forge(
+        {"alg": alg, "typ": "lease+jwt", "kid": signer.kid},
+        signer.claims(device.thumbprint),
+        lambda _: b"",
+    )
 
     with pytest.raises(LeaseAlgorithmRefused):
         verifier.verify(token, now=kit.NOW)
 
 
 @pytest.mark.parametrize("key_form", ["raw", "pem"])
-def test_hs256_keyed_with_the_public_key_is_refused_before_any_key_is_used(signer, device, kit, key_form):
+def test_hs256_keyed_with_the_public_key_is_refused_before_any_key_is_used(
+    signer, device, kit, key_form
+):
     public = signer.key.public_key()
-    secret = public.public_bytes(Encoding.Raw, PublicFormat.Raw) if key_form == "raw" else public.public_bytes(
-        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    token = forge({"alg": "HS256", "typ": "lease+jwt", "kid": signer.kid}, signer.claims(device.thumbprint),
-                  lambda data: hmac.new(secret, data, hashlib.sha256).digest())
+    secret = (
+        public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        if key_form == "raw"
+        else public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    token = forge(
+        {"alg": "HS256", "typ": "lease+jwt", "kid": signer.kid},
+        signer.claims(device.thumbprint),
+        lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
+    )
 
     def must_not_fetch():
         raise AssertionError("an algorithm-confused token must not reach key lookup")
 
     # No pinned keys and a fetch that fails the test: only the alg check may answer.
-    verifier = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=None,
-                             fetch_jwks=must_not_fetch)
+    verifier = LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=None,
+        fetch_jwks=must_not_fetch,
+    )
     with pytest.raises(LeaseAlgorithmRefused):
         verifier.verify(token, now=kit.NOW)
 
@@ -151,12 +176,16 @@ def test_wrong_token_type_is_refused(signer, device, verifier, kit, typ):
 
 
 @pytest.mark.parametrize("header_name", ["jwk", "jku", "x5u", "x5c"])
-def test_a_key_offered_by_the_token_itself_is_never_trusted(signer, device, verifier, kit, header_name):
+def test_a_key_offered_by_the_token_itself_is_never_trusted(
+    signer, device, verifier, kit, header_name
+):
     attacker = Ed25519PrivateKey.generate()
     attacker_x = _b64(attacker.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     offered = {
         "jwk": {"kty": "OKP", "crv": "Ed25519", "x": attacker_x, "kid": signer.kid},
-        "jku": "https://attacker.test/keys", "x5u": "https://attacker.test/cert", "x5c": ["MIIB"],
+        "jku": "https://attacker.test/keys",
+        "x5u": "https://attacker.test/cert",
+        "x5c": ["MIIB"],
     }[header_name]
     header = {"alg": "EdDSA", "typ": "lease+jwt", "kid": signer.kid, header_name: offered}
     token = forge(header, signer.claims(device.thumbprint), attacker.sign)
@@ -173,15 +202,24 @@ def test_lease_signed_by_another_key_under_a_trusted_kid_is_refused(signer, devi
 
 
 def _api(device: DeviceKey, clock, attempts: int = 4) -> TesseraApi:
-    return TesseraApi("https://tessera.test", device, clock=clock, sleep=lambda _: None,
-                      retry=RetryPolicy(attempts=attempts))
+    return TesseraApi(
+        "https://tessera.test",
+        device,
+        clock=clock,
+        sleep=lambda _: None,
+        retry=RetryPolicy(attempts=attempts),
+    )
 
 
 def test_unknown_kid_fetches_the_jwks_once_then_refuses(tessera, signer, device, clock, kit):
     stranger = kit.Signer(kid="not-published")
     api = _api(device, clock)
-    verifier = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks,
-                             fetch_jwks=api.fetch_jwks)
+    verifier = LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=signer.jwks,
+        fetch_jwks=api.fetch_jwks,
+    )
     try:
         with pytest.raises(UnknownSigningKey):
             verifier.verify(stranger.lease(device.thumbprint), now=kit.NOW)
@@ -191,12 +229,18 @@ def test_unknown_kid_fetches_the_jwks_once_then_refuses(tessera, signer, device,
     assert verifier.jwks == signer.jwks
 
 
-def test_unknown_kid_is_accepted_after_the_service_publishes_it(tessera, signer, device, clock, kit):
+def test_unknown_kid_is_accepted_after_the_service_publishes_it(
+    tessera, signer, device, clock, kit
+):
     rotated = kit.Signer(kid="lease-2027-02")
     tessera.jwks = {"keys": [signer.public_jwk, rotated.public_jwk]}
     api = _api(device, clock)
-    verifier = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks,
-                             fetch_jwks=api.fetch_jwks)
+    verifier = LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=signer.jwks,
+        fetch_jwks=api.fetch_jwks,
+    )
     try:
         lease = verifier.verify(rotated.lease(device.thumbprint), now=kit.NOW)
     finally:
@@ -206,11 +250,17 @@ def test_unknown_kid_is_accepted_after_the_service_publishes_it(tessera, signer,
     assert verifier.jwks_changed and verifier.jwks == tessera.jwks
 
 
-def test_unknown_kid_while_offline_is_refused_without_trusting_anything(http, signer, device, clock, kit):
+def test_unknown_kid_while_offline_is_refused_without_trusting_anything(
+    http, signer, device, clock, kit
+):
     http.add(http.GET, "https://tessera.test/v1/keys", body=requests.ConnectionError("offline"))
     api = _api(device, clock, attempts=1)
-    verifier = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks,
-                             fetch_jwks=api.fetch_jwks)
+    verifier = LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=signer.jwks,
+        fetch_jwks=api.fetch_jwks,
+    )
     try:
         with pytest.raises(UnknownSigningKey):
             verifier.verify(kit.Signer(kid="other").lease(device.thumbprint), now=kit.NOW)
@@ -233,7 +283,9 @@ def test_lease_for_another_product_is_refused(signer, device, verifier, kit):
 
 
 def test_audience_list_naming_the_product_is_accepted(signer, device, verifier, kit):
-    lease = verifier.verify(signer.lease(device.thumbprint, aud=["suite", kit.PRODUCT]), now=kit.NOW)
+    lease = verifier.verify(
+        signer.lease(device.thumbprint, aud=["suite", kit.PRODUCT]), now=kit.NOW
+    )
     assert kit.PRODUCT in lease.audience
 
 
@@ -242,7 +294,9 @@ def test_issuer_is_checked_only_when_configured(signer, device, verifier, kit):
     with pytest.raises(LeaseWrongIssuer):
         verifier.verify(token, now=kit.NOW)
 
-    relaxed = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks)
+    relaxed = LeaseVerifier(
+        product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks
+    )
     assert relaxed.verify(token, now=kit.NOW).issuer == "someone-else"
 
 
@@ -263,7 +317,9 @@ def test_lease_not_yet_valid_is_refused_beyond_the_leeway(signer, device, verifi
     assert verifier.verify(token, now=kit.NOW + 3600 - 30).not_before == kit.NOW + 3600
 
 
-def test_clock_set_back_behind_a_time_already_seen_is_clock_tampering(signer, device, verifier, kit):
+def test_clock_set_back_behind_a_time_already_seen_is_clock_tampering(
+    signer, device, verifier, kit
+):
     token = signer.lease(device.thumbprint)
     last_seen = kit.NOW + 3 * 86400  # the service's Date three days after the lease
 
@@ -281,19 +337,36 @@ def test_clock_behind_the_lease_issue_time_is_clock_tampering(signer, device, ve
 
 
 def test_clock_tolerance_is_configurable(signer, device, kit):
-    strict = LeaseVerifier(product=kit.PRODUCT, device_thumbprint=device.thumbprint, jwks=signer.jwks,
-                           clock_tolerance=30)
+    strict = LeaseVerifier(
+        product=kit.PRODUCT,
+        device_thumbprint=device.thumbprint,
+        jwks=signer.jwks,
+        clock_tolerance=30,
+    )
     token = signer.lease(device.thumbprint)
 
     with pytest.raises(ClockTampered):
         strict.verify(token, now=kit.NOW + 100, last_seen=kit.NOW + 200)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"cnf": ...}, {"cnf": {"jkt": ""}}, {"exp": ...}, {"exp": True}, {"exp": "tomorrow"},
-    {"sub": ...}, {"aud": ...}, {"aud": []}, {"ent": "solver"}, {"iat": ...}, {"nbf": ...},
-    {"lic": 7},
-], ids=lambda overrides: ",".join(f"{k}={v!r}" for k, v in overrides.items()))
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"cnf": ...},
+        {"cnf": {"jkt": ""}},
+        {"exp": ...},
+        {"exp": True},
+        {"exp": "tomorrow"},
+        {"sub": ...},
+        {"aud": ...},
+        {"aud": []},
+        {"ent": "solver"},
+        {"iat": ...},
+        {"nbf": ...},
+        {"lic": 7},
+    ],
+    ids=lambda overrides: ",".join(f"{k}={v!r}" for k, v in overrides.items()),
+)
 def test_leases_missing_or_mistyping_claims_are_malformed(signer, device, verifier, kit, overrides):
     with pytest.raises(LeaseMalformed):
         verifier.verify(signer.lease(device.thumbprint, **overrides), now=kit.NOW)
@@ -310,7 +383,9 @@ def test_non_finite_times_are_malformed(signer, device, verifier, kit):
         verifier.verify(".".join(token), now=kit.NOW)
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c.d", "!!.!!.!!", None, 42, "e30.e30." + "A" * 20000])
+@pytest.mark.parametrize(
+    "token", ["", "abc", "a.b", "a.b.c.d", "!!.!!.!!", None, 42, "e30.e30." + "A" * 20000]
+)
 def test_garbage_is_malformed(verifier, kit, token):
     with pytest.raises(LeaseMalformed):
         verifier.verify(token, now=kit.NOW)

@@ -31,11 +31,19 @@ def test_activation_with_password_installs_a_verified_lease(tessera, make_client
     status = client.activate(username="ada", password="correct horse", device_name="lab-3")
 
     assert status.valid and status.activated and status.reason is None
-    assert (status.activation_id, status.license_id, status.kind) == ("act_123", "lic_456", "subscription")
+    assert (status.activation_id, status.license_id, status.kind) == (
+        "act_123",
+        "lic_456",
+        "subscription",
+    )
     assert status.entitlements == ("solver", "mesher")
     assert status.lease_expires_at == kit.NOW + kit.LEASE_SECONDS and not status.refresh_due
     body = tessera.bodies[0]
-    assert body["product"] == kit.PRODUCT and body["username"] == "ada" and body["device_name"] == "lab-3"
+    assert (
+        body["product"] == kit.PRODUCT
+        and body["username"] == "ada"
+        and body["device_name"] == "lab-3"
+    )
     assert body["fingerprint"] == derive_fingerprint(kit.MACHINE_ID, kit.PRODUCT)
     assert "activation_code" not in body and body["platform"]
 
@@ -49,7 +57,9 @@ def test_the_raw_machine_id_never_leaves_the_machine(tessera, http, make_client,
         assert kit.MACHINE_ID.replace("-", "") not in sent
 
 
-def test_state_and_key_are_owner_only_and_hold_what_offline_use_needs(tessera, make_client, tmp_path, kit):
+def test_state_and_key_are_owner_only_and_hold_what_offline_use_needs(
+    tessera, make_client, tmp_path, kit
+):
     make_client().activate(activation_code="7QKD-M3XW-5R2T-A9PB-HC4N-6YEZ-1G")
 
     state = _state(tmp_path)
@@ -70,9 +80,14 @@ def test_explicit_fingerprint_replaces_the_machine_id(tessera, make_client):
     assert tessera.bodies[0]["fingerprint"] == "customer-asset-0042-abcdef"
 
 
-@pytest.mark.parametrize("credentials", [
-    {}, {"username": "ada"}, {"username": "ada", "password": "pw", "activation_code": "CODE"},
-])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {},
+        {"username": "ada"},
+        {"username": "ada", "password": "pw", "activation_code": "CODE"},
+    ],
+)
 def test_activation_needs_exactly_one_kind_of_credential(http, make_client, credentials):
     with pytest.raises(ValueError):
         make_client().activate(**credentials)
@@ -134,7 +149,10 @@ def test_refresh_after_release_forgets_the_activation(tessera, make_client):
     assert not status.valid and status.reason == "NOT_ACTIVATED" and status.activation_id is None
 
 
-@pytest.mark.parametrize(("code", "error"), [("LICENSE_REVOKED", LicenseRevoked), ("LICENSE_SUSPENDED", LicenseSuspended)])
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("LICENSE_REVOKED", LicenseRevoked), ("LICENSE_SUSPENDED", LicenseSuspended)],
+)
 def test_revocation_withdraws_the_lease_until_a_refresh_succeeds(tessera, make_client, code, error):
     client = make_client()
     client.activate(username="ada", password="pw")
@@ -147,7 +165,7 @@ def test_revocation_withdraws_the_lease_until_a_refresh_succeeds(tessera, make_c
     client.refresh()  # due, because the lease was withdrawn
     restored = client.status()
 
-    assert not withdrawn.valid and withdrawn.reason == "LEASE_INVALID" and code in withdrawn.message
+    assert not withdrawn.valid and withdrawn.reason == code
     assert restored.valid
 
 
@@ -226,7 +244,9 @@ def test_check_refreshes_when_due_and_online(tessera, make_client, clock, kit):
     assert status.lease_expires_at == clock.now + kit.LEASE_SECONDS
 
 
-def test_a_rotated_signing_key_is_fetched_once_and_pinned(tessera, make_client, signer, tmp_path, kit):
+def test_a_rotated_signing_key_is_fetched_once_and_pinned(
+    tessera, make_client, signer, tmp_path, kit
+):
     client = make_client()
     client.activate(username="ada", password="pw")
     rotated = kit.Signer(kid="lease-2027-02")

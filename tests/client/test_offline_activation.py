@@ -83,20 +83,48 @@ def test_offline_import_verifies_and_installs_with_no_network(make_client, signe
     assert no_network == []
 
 
-def test_cli_offline_import_and_status_work_with_no_network(signer, kit, tmp_path, capsys, no_network):
+def test_cli_offline_import_and_status_work_with_no_network(
+    signer, kit, tmp_path, capsys, no_network
+):
     jwks_file = tmp_path / "vendor-keys.json"
     jwks_file.write_text(json.dumps(signer.jwks))
     state_dir = tmp_path / "state"
     request_file = tmp_path / "request.txt"
-    assert main(["offline-request", "--product", kit.PRODUCT, "--state-dir", str(state_dir),
-                 "--fingerprint", FINGERPRINT, "--output", str(request_file), "--json"]) == 0
+    assert (
+        main(
+            [
+                "offline-request",
+                "--product",
+                kit.PRODUCT,
+                "--state-dir",
+                str(state_dir),
+                "--fingerprint",
+                FINGERPRINT,
+                "--output",
+                str(request_file),
+                "--json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     license_path = tmp_path / "license.txt"
     # The command line runs on the real clock, so this licence is minted for it.
-    license_path.write_text(_service_answers(request_file.read_text(), signer, kit, now=time.time()))
+    license_path.write_text(
+        _service_answers(request_file.read_text(), signer, kit, now=time.time())
+    )
 
-    imported = main(["offline-import", str(license_path), "--state-dir", str(state_dir), "--jwks", str(jwks_file),
-                     "--json"])
+    imported = main(
+        [
+            "offline-import",
+            str(license_path),
+            "--state-dir",
+            str(state_dir),
+            "--jwks",
+            str(jwks_file),
+            "--json",
+        ]
+    )
     imported_out = capsys.readouterr().out
     status = main(["status", "--state-dir", str(state_dir), "--json"])
     status_out = capsys.readouterr().out
@@ -150,22 +178,33 @@ def test_an_expired_licence_file_is_refused(make_client, signer, kit, clock):
 def test_licence_file_round_trip_survives_mail_clients(signer, kit):
     lease = signer.lease(DeviceKey.generate().thumbprint)
     text = build_license_file(lease, signer.jwks, license={"kind": "subscription"})
-    mailed = "Hello,\r\nplease find your licence below.\r\n\r\n" + text.replace("\n", "\r\n") + "\r\n-- \r\nSupport"
+    mailed = (
+        "Hello,\r\nplease find your licence below.\r\n\r\n"
+        + text.replace("\n", "\r\n")
+        + "\r\n-- \r\nSupport"
+    )
 
     parsed = parse_license_file(mailed)
 
-    assert parsed.lease == lease and parsed.jwks == signer.jwks and parsed.license == {"kind": "subscription"}
+    assert (
+        parsed.lease == lease
+        and parsed.jwks == signer.jwks
+        and parsed.license == {"kind": "subscription"}
+    )
     assert all(len(line) <= 64 for line in text.splitlines())
 
 
-@pytest.mark.parametrize("body", [
-    {"format": "other", "version": 1, "lease": "a.b.c", "jwks": {"keys": []}},
-    {"format": "tessera-license", "version": 2, "lease": "a.b.c"},
-    {"format": "tessera-license", "version": 1, "lease": "not-a-jws"},
-    {"format": "tessera-license", "version": 1, "lease": "a.b.c", "jwks": {"keys": []}},
-    {"format": "tessera-license", "version": 1, "lease": "a.b.c", "jwks": "keys"},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"format": "other", "version": 1, "lease": "a.b.c", "jwks": {"keys": []}},
+        {"format": "tessera-license", "version": 2, "lease": "a.b.c"},
+        {"format": "tessera-license", "version": 1, "lease": "not-a-jws"},
+        {"format": "tessera-license", "version": 1, "lease": "a.b.c", "jwks": {"keys": []}},
+        {"format": "tessera-license", "version": 1, "lease": "a.b.c", "jwks": "keys"},
+        ["not", "an", "object"],
+    ],
+)
 def test_malformed_licence_files_are_refused(signer, body):
     if isinstance(body, dict) and body.get("jwks") is None and body.get("version") == 1:
         body["jwks"] = signer.jwks
@@ -173,12 +212,17 @@ def test_malformed_licence_files_are_refused(signer, body):
         parse_license_file(armor("TESSERA LICENSE", json.dumps(body).encode()))
 
 
-@pytest.mark.parametrize("text", [
-    "", "no armour at all", "-----BEGIN TESSERA LICENSE-----\n-----END TESSERA LICENSE-----\n",
-    "-----BEGIN TESSERA LICENSE-----\n!!!notbase64!!!\n-----END TESSERA LICENSE-----\n",
-    "-----BEGIN TESSERA LICENSE-----\nAAAA\n-----END TESSERA LICENSE-----\n" * 2,
-    "x" * 70000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "no armour at all",
+        "-----BEGIN TESSERA LICENSE-----\n-----END TESSERA LICENSE-----\n",
+        "-----BEGIN TESSERA LICENSE-----\n!!!notbase64!!!\n-----END TESSERA LICENSE-----\n",
+        "-----BEGIN TESSERA LICENSE-----\nAAAA\n-----END TESSERA LICENSE-----\n" * 2,
+        "x" * 70000,
+    ],
+)
 def test_broken_armour_is_refused(text):
     with pytest.raises(LicenseFileInvalid):
         parse_license_file(text)
@@ -198,13 +242,23 @@ def _b64json(value: dict) -> str:
 
 @pytest.fixture
 def request_text(kit) -> str:
-    return build_activation_request(Ed25519PrivateKey.generate(), product=kit.PRODUCT, fingerprint=FINGERPRINT,
-                                    issued_at=kit.NOW, device_name="rig", platform="linux-x86_64")
+    return build_activation_request(
+        Ed25519PrivateKey.generate(),
+        product=kit.PRODUCT,
+        fingerprint=FINGERPRINT,
+        issued_at=kit.NOW,
+        device_name="rig",
+        platform="linux-x86_64",
+    )
 
 
 def test_request_round_trip(request_text, kit):
     request = parse_activation_request(request_text, now=kit.NOW + 60, max_age=86400)
-    assert (request.product, request.fingerprint, request.platform) == (kit.PRODUCT, FINGERPRINT, "linux-x86_64")
+    assert (request.product, request.fingerprint, request.platform) == (
+        kit.PRODUCT,
+        FINGERPRINT,
+        "linux-x86_64",
+    )
 
 
 def test_request_with_changed_claims_is_refused(request_text):
@@ -227,13 +281,30 @@ def test_request_with_a_swapped_key_is_refused(request_text):
         parse_activation_request(_rewrap(parts))
 
 
-@pytest.mark.parametrize("header_change", [
-    {"typ": "JWT"}, {"alg": "EdDSA ", "typ": "tessera-offline-request+jwt"}, {"kid": "k"}, {"jku": "https://x.test"},
-    {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "d": "leak"}},
-])
+@pytest.mark.parametrize(
+    "header_change",
+    [
+        {"typ": "JWT"},
+        {"alg": "EdDSA ", "typ": "tessera-offline-request+jwt"},
+        {"kid": "k"},
+        {"jku": "https://x.test"},
+        {
+            "jwk": {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                "d": "leak",
+            }
+        },
+    ],
+)
 def test_request_headers_other_than_the_format_are_refused(kit, header_change):
     key = Ed25519PrivateKey.generate()
-    header = {"typ": "tessera-offline-request+jwt", "jwk": DeviceKey(key).public_jwk, **header_change}
+    header = {
+        "typ": "tessera-offline-request+jwt",
+        "jwk": DeviceKey(key).public_jwk,
+        **header_change,
+    }
     claims = {"product": kit.PRODUCT, "fingerprint": FINGERPRINT, "iat": kit.NOW, "jti": "j" * 22}
     signing_input = _b64json({"alg": "EdDSA", **header}) + "." + _b64json(claims)
     signature = base64.urlsafe_b64encode(key.sign(signing_input.encode())).rstrip(b"=").decode()
@@ -252,14 +323,29 @@ def test_request_with_hmac_algorithm_is_refused(request_text):
         parse_activation_request(_rewrap(parts))
 
 
-@pytest.mark.parametrize("claims_change", [
-    {"product": ""}, {"fingerprint": "short"}, {"device_name": "n" * 65}, {"platform": "p" * 33},
-    {"iat": "now"}, {"jti": "short"}, {"extra": 1}, {"product": None},
-])
+@pytest.mark.parametrize(
+    "claims_change",
+    [
+        {"product": ""},
+        {"fingerprint": "short"},
+        {"device_name": "n" * 65},
+        {"platform": "p" * 33},
+        {"iat": "now"},
+        {"jti": "short"},
+        {"extra": 1},
+        {"product": None},
+    ],
+)
 def test_request_claims_outside_the_contract_are_refused(kit, claims_change):
     key = Ed25519PrivateKey.generate()
     header = {"typ": "tessera-offline-request+jwt", "jwk": DeviceKey(key).public_jwk}
-    claims = {"product": kit.PRODUCT, "fingerprint": FINGERPRINT, "iat": kit.NOW, "jti": "j" * 22, **claims_change}
+    claims = {
+        "product": kit.PRODUCT,
+        "fingerprint": FINGERPRINT,
+        "iat": kit.NOW,
+        "jti": "j" * 22,
+        **claims_change,
+    }
     token = jwt.encode(claims, key, algorithm="EdDSA", headers=header)
 
     with pytest.raises(OfflineRequestInvalid):
@@ -276,5 +362,9 @@ def test_request_age_is_bounded_when_the_caller_asks(request_text, kit):
 
 def test_building_a_request_outside_the_contract_fails_early(kit):
     with pytest.raises(ValueError):
-        build_activation_request(Ed25519PrivateKey.generate(), product=kit.PRODUCT, fingerprint="short",
-                                 issued_at=kit.NOW)
+        build_activation_request(
+            Ed25519PrivateKey.generate(),
+            product=kit.PRODUCT,
+            fingerprint="short",
+            issued_at=kit.NOW,
+        )

@@ -29,25 +29,43 @@ URL = "https://tessera.test/v1/activations"
 
 
 def _error(status: int, code: str, headers: dict | None = None) -> responses.Response:
-    body = {"code": code, "message": f"{code} message", "errors": {"field": "bad"} if status == 400 else {}}
+    body = {
+        "code": code,
+        "message": f"{code} message",
+        "errors": {"field": "bad"} if status == 400 else {},
+    }
     return responses.Response(responses.POST, URL, json=body, status=status, headers=headers or {})
 
 
 def _ok() -> responses.Response:
-    return responses.Response(responses.POST, URL, json={"activation_id": "act_1"}, status=201,
-                              headers={"Date": "Fri, 15 Jan 2027 08:00:00 GMT"})
+    return responses.Response(
+        responses.POST,
+        URL,
+        json={"activation_id": "act_1"},
+        status=201,
+        headers={"Date": "Fri, 15 Jan 2027 08:00:00 GMT"},
+    )
 
 
 @pytest.fixture
 def api(clock, sleeps):
-    service = TesseraApi("https://tessera.test/", DeviceKey.generate(), clock=clock, sleep=sleeps.append,
-                         random_fraction=lambda: 0.5, retry=RetryPolicy(attempts=4, base_delay=1.0, max_delay=8.0))
+    service = TesseraApi(
+        "https://tessera.test/",
+        DeviceKey.generate(),
+        clock=clock,
+        sleep=sleeps.append,
+        random_fraction=lambda: 0.5,
+        retry=RetryPolicy(attempts=4, base_delay=1.0, max_delay=8.0),
+    )
     yield service
     service.close()
 
 
 def _jtis(http) -> list[str]:
-    return [jwt.decode(call.request.headers["DPoP"], options={"verify_signature": False})["jti"] for call in http.calls]
+    return [
+        jwt.decode(call.request.headers["DPoP"], options={"verify_signature": False})["jti"]
+        for call in http.calls
+    ]
 
 
 def test_5xx_then_success_is_retried_with_a_new_proof_and_backoff(http, api, sleeps):
@@ -60,7 +78,9 @@ def test_5xx_then_success_is_retried_with_a_new_proof_and_backoff(http, api, sle
     assert response.status == 201 and response.body == {"activation_id": "act_1"}
     assert response.server_time == 1800000000  # the Date header, as epoch seconds
     assert len(http.calls) == 3
-    assert len(set(_jtis(http))) == 3, "the service spends every jti, so each try needs its own proof"
+    assert len(set(_jtis(http))) == 3, (
+        "the service spends every jti, so each try needs its own proof"
+    )
     # Equal jitter with a fixed random fraction of 0.5: 3/4 of 1 s, then of 2 s.
     assert sleeps == [0.75, 1.5]
 
@@ -68,8 +88,14 @@ def test_5xx_then_success_is_retried_with_a_new_proof_and_backoff(http, api, sle
 def test_backoff_grows_exponentially_up_to_the_cap(http, clock, sleeps):
     for _ in range(6):
         http.add(_error(502, "HTTP_502"))
-    service = TesseraApi("https://tessera.test", DeviceKey.generate(), clock=clock, sleep=sleeps.append,
-                         random_fraction=lambda: 1.0, retry=RetryPolicy(attempts=6, base_delay=1.0, max_delay=4.0))
+    service = TesseraApi(
+        "https://tessera.test",
+        DeviceKey.generate(),
+        clock=clock,
+        sleep=sleeps.append,
+        random_fraction=lambda: 1.0,
+        retry=RetryPolicy(attempts=6, base_delay=1.0, max_delay=4.0),
+    )
     try:
         with pytest.raises(TransientServiceError) as caught:
             service.activate({})
@@ -84,9 +110,14 @@ def test_jitter_spreads_delays_within_half_to_full_backoff(http, clock):
     for fraction in (0.0, 0.999):
         http.add(_error(503, "UNAVAILABLE"))
         http.add(_ok())
-        service = TesseraApi("https://tessera.test", DeviceKey.generate(), clock=clock, sleep=delays.append,
-                             random_fraction=lambda fraction=fraction: fraction,
-                             retry=RetryPolicy(base_delay=2.0))
+        service = TesseraApi(
+            "https://tessera.test",
+            DeviceKey.generate(),
+            clock=clock,
+            sleep=delays.append,
+            random_fraction=lambda fraction=fraction: fraction,
+            retry=RetryPolicy(base_delay=2.0),
+        )
         service.activate({})
         service.close()
     assert delays[0] == 1.0 and 1.99 < delays[1] < 2.0
@@ -113,8 +144,13 @@ def test_retry_after_as_an_http_date_is_honoured(http, api, sleeps, clock):
 
 def test_429_asking_for_longer_than_the_cap_is_not_waited_for(http, clock, sleeps):
     http.add(_error(429, "RATE_LIMITED", headers={"Retry-After": "3600"}))
-    service = TesseraApi("https://tessera.test", DeviceKey.generate(), clock=clock, sleep=sleeps.append,
-                         retry=RetryPolicy(max_retry_after=60))
+    service = TesseraApi(
+        "https://tessera.test",
+        DeviceKey.generate(),
+        clock=clock,
+        sleep=sleeps.append,
+        retry=RetryPolicy(max_retry_after=60),
+    )
     try:
         with pytest.raises(RateLimited) as caught:
             service.activate({})
@@ -124,14 +160,17 @@ def test_429_asking_for_longer_than_the_cap_is_not_waited_for(http, clock, sleep
     assert caught.value.retry_after == 3600 and caught.value.status == 429
 
 
-@pytest.mark.parametrize(("status", "code", "error"), [
-    (409, "SEAT_LIMIT_REACHED", SeatLimitReached),
-    (401, "INVALID_CREDENTIALS", InvalidCredentials),
-    (403, "LICENSE_EXPIRED", LicenseExpired),
-    (410, "ACTIVATION_RELEASED", ActivationReleased),
-    (400, "VALIDATION_FAILED", LicenseError),
-    (403, "SOMETHING_NEW", LicenseError),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (409, "SEAT_LIMIT_REACHED", SeatLimitReached),
+        (401, "INVALID_CREDENTIALS", InvalidCredentials),
+        (403, "LICENSE_EXPIRED", LicenseExpired),
+        (410, "ACTIVATION_RELEASED", ActivationReleased),
+        (400, "VALIDATION_FAILED", LicenseError),
+        (403, "SOMETHING_NEW", LicenseError),
+    ],
+)
 def test_licence_refusals_are_typed_and_never_retried(http, api, sleeps, status, code, error):
     http.add(_error(status, code))
 
@@ -189,7 +228,9 @@ def test_redirects_are_not_followed(http, api):
 
 
 def test_a_non_json_error_page_still_becomes_a_typed_error(http, api):
-    http.add(responses.POST, URL, body="<html>Bad gateway</html>", status=404, content_type="text/html")
+    http.add(
+        responses.POST, URL, body="<html>Bad gateway</html>", status=404, content_type="text/html"
+    )
 
     with pytest.raises(LicenseError) as caught:
         api.activate({})
@@ -197,7 +238,9 @@ def test_a_non_json_error_page_still_becomes_a_typed_error(http, api):
 
 
 def test_requests_carry_proofs_for_their_exact_method_and_url(http, api):
-    http.add(responses.POST, "https://tessera.test/v1/activations/act%2F1/refresh", json={}, status=200)
+    http.add(
+        responses.POST, "https://tessera.test/v1/activations/act%2F1/refresh", json={}, status=200
+    )
     http.add(responses.DELETE, "https://tessera.test/v1/activations/act%2F1", status=204)
     http.add(responses.GET, "https://tessera.test/v1/keys", json={"keys": []})
 
@@ -205,7 +248,10 @@ def test_requests_carry_proofs_for_their_exact_method_and_url(http, api):
     api.deactivate("act/1")
     api.fetch_jwks()
 
-    claims = [jwt.decode(c.request.headers["DPoP"], options={"verify_signature": False}) for c in http.calls]
+    claims = [
+        jwt.decode(c.request.headers["DPoP"], options={"verify_signature": False})
+        for c in http.calls
+    ]
     assert [(c["htm"], c["htu"]) for c in claims] == [
         ("POST", "https://tessera.test/v1/activations/act%2F1/refresh"),
         ("DELETE", "https://tessera.test/v1/activations/act%2F1"),
@@ -215,8 +261,16 @@ def test_requests_carry_proofs_for_their_exact_method_and_url(http, api):
     assert http.calls[1].request.body is None
 
 
-@pytest.mark.parametrize("url", ["http://tessera.example.com", "ftp://tessera.test", "https://tessera.test/?q=1",
-                                 "https://user:pw@tessera.test", "tessera.test"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://tessera.example.com",
+        "ftp://tessera.test",
+        "https://tessera.test/?q=1",
+        "https://user:pw@tessera.test",
+        "tessera.test",
+    ],
+)
 def test_unsafe_server_urls_are_refused(url):
     with pytest.raises(ValueError):
         TesseraApi(url, DeviceKey.generate())
