@@ -56,8 +56,6 @@ def _sqlite_serialises_writers(engine: sa.Engine) -> None:
 def create_app(config: dict | None = None) -> Flask:
     """Build the Tessera application; CONFIG overrides the environment's settings."""
     from licensing import cli, http, ops, views, wiring
-    from flask_smorest import Api
-
     from licensing.extensions import db, migrate
 
     app = Flask(__name__, instance_relative_config=False)
@@ -71,7 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions[VAULT_EXTENSION] = Vault(app.config["TESSERA_VAULT_KEYS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
-    api = Api(app)
+    api = http.TesseraApi(app)
     wiring.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

@@ -7,12 +7,14 @@ import logging
 import secrets
 
 from flask import Flask, g, jsonify, request
+from flask_smorest import Api
 from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from licensing import errors
 from licensing.extensions import db
+from licensing.schemas import ApiErrorSchema
 
 log = logging.getLogger("tessera.http")
 
@@ -25,6 +27,12 @@ _HTTP_CODES = {
     413: ("PAYLOAD_TOO_LARGE", "The body is larger than 64 KiB."),
     415: ("UNSUPPORTED_MEDIA_TYPE", "Send application/json."),
 }
+
+
+class TesseraApi(Api):
+    """flask-smorest, documenting the one error body as the default response."""
+
+    ERROR_SCHEMA = ApiErrorSchema
 
 
 def _depth_exceeds(value, limit: int) -> bool:

@@ -36,6 +36,31 @@ class ActivationInputSchema(Schema):
                                   "_schema")
 
 
+class _DeviceFields(Schema):
+    product = fields.String(required=True, validate=validate.Length(1, 64))
+    fingerprint = fields.String(required=True, validate=validate.Length(16, 512))
+    device_name = fields.String(validate=validate.Length(max=64))
+    platform = fields.String(validate=validate.Length(max=32))
+
+
+class PasswordActivationSchema(_DeviceFields):
+    """The OpenAPI form of an activation with username and password."""
+
+    username = fields.String(required=True, validate=validate.Length(1, 150))
+    password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
+
+
+class CodeActivationSchema(_DeviceFields):
+    """The OpenAPI form of an activation with an activation code."""
+
+    activation_code = fields.String(required=True, validate=validate.Length(1, 128),
+                                    load_only=True)
+
+
+# The document states the either/or that ActivationInputSchema checks in code.
+ACTIVATION_REQUEST = {"oneOf": [PasswordActivationSchema, CodeActivationSchema]}
+
+
 class RefreshInputSchema(Schema):
     """POST /v1/activations/{id}/refresh."""
 

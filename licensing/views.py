@@ -12,8 +12,8 @@ from licensing.dpop import DatabaseReplayCache, jti_hash, spend_window, verify_p
 from licensing.extensions import db
 from licensing.http import json_body, load
 from licensing.ratelimit import Counter
-from licensing.schemas import (ActivationInputSchema, ActivationOutputSchema, ApiErrorSchema,
-                               JwksSchema, RefreshInputSchema)
+from licensing.schemas import (ACTIVATION_REQUEST, ActivationInputSchema, ActivationOutputSchema,
+                               ApiErrorSchema, JwksSchema, RefreshInputSchema)
 from licensing.services import ActivationResult, DeviceClaim
 from licensing.types import rfc3339, utcnow
 from licensing.wiring import activation_service, key_service, rate_limits, replay_cache
@@ -106,7 +106,7 @@ def _answer(result: ActivationResult) -> dict:
 
 
 @blp.route("/activations", methods=["POST"])
-@blp.doc(**_json_request(ActivationInputSchema))
+@blp.doc(**_json_request(ACTIVATION_REQUEST))
 @blp.response(201, ActivationOutputSchema, description="A new seat")
 @blp.alt_response(200, schema=ActivationOutputSchema, description="This device's seat, reused")
 @_errors(400, 401, 403, 404, 409, 413, 415, 429, 503)
