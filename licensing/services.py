@@ -140,6 +140,15 @@ class ActivationService:
             raise errors.InvalidActivationCode()
         return result
 
+    def activate_on_license(self, claim: DeviceClaim, license_id: str, *,
+                            offline: bool = False) -> ActivationResult:
+        """Activate a device on a named license (staff acting for the account holder)."""
+        locked = self._lock_licenses(sa.select(License).where(License.id == license_id))
+        if not locked or locked[0].product.code != claim.product:
+            raise errors.NoLicenseForProduct()
+        self._check_account(locked[0].account)
+        return self._bind(claim, locked, None, offline)
+
     def _check_account(self, account: Account) -> None:
         if account.restricted_at is not None:
             raise errors.AccountRestricted()

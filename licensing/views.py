@@ -91,7 +91,7 @@ def counting_failures(counter: Counter):
         raise
 
 
-def _answer(result: ActivationResult) -> dict:
+def answer_for(result: ActivationResult) -> dict:
     license = result.license
     return {
         "activation_id": result.seat.id,
@@ -124,7 +124,7 @@ def activate():
             result = service.activate_with_code(claim, data["activation_code"])
         else:
             result = service.activate_with_password(claim, data["username"], data["password"])
-    answer = _answer(result)
+    answer = answer_for(result)
     db.session.commit()
     return answer, 201 if result.created else 200
 
@@ -139,7 +139,7 @@ def refresh(activation_id: str):
     proof = require_proof()
     load(RefreshInputSchema(), body)
     result = activation_service().refresh(activation_id, proof)
-    answer = _answer(result)
+    answer = answer_for(result)
     db.session.commit()
     return answer
 

@@ -104,29 +104,16 @@ def test_htu_is_compared_after_normalisation(client, world):
     assert client.post(PATH, json=body, headers={"DPoP": proof}).status_code == 201
 
 
-def test_public_url_decides_htu(app_config, world_factory):
-    app, client, world = world_factory(TESSERA_PUBLIC_URL="https://licensing.example.com/")
+def test_public_url_decides_htu(app_factory):
+    from conftest import World
+
+    app = app_factory(TESSERA_PUBLIC_URL="https://licensing.example.com/")
+    client, world = app.test_client(), World(app)
     world.setup()
     device = Device(base_url="https://licensing.example.com")
     assert device.activate(client, **world.credentials()).status_code == 201
     local = Device()
     assert_error(local.activate(client, **world.credentials()), 401, "INVALID_PROOF")
-
-
-@pytest.fixture
-def world_factory(app_config):
-    from conftest import World, _empty_tables
-    from licensing import create_app
-
-    made = []
-
-    def build(**extra):
-        application = create_app({**app_config, **extra})
-        made.append(application)
-        return application, application.test_client(), World(application)
-    yield build
-    for application in made:
-        _empty_tables(application)
 
 
 def _update(app, model, **values):

@@ -1,0 +1,115 @@
+"""Air-gapped activation: a signed request file in, a license file out.
+
+The device signs its request with its own key, so the request file is the
+proof of possession that DPoP gives online; the lease in the license file
+binds that key and lasts the license's offline lease duration.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from licensing import errors
+from licensing.client.errors import OfflineRequestInvalid
+from licensing.client.offline import build_license_file, parse_activation_request
+from licensing.dpop import VerifiedProof
+from licensing.extensions import db
+from licensing.http import json_body, load
+from licensing.schemas import ApiErrorSchema
+from licensing.services import DeviceClaim
+from licensing.staff import authenticate_staff
+from licensing.types import rfc3339
+from licensing.views import answer_for, counting_failures, limit_credential_attempt
+from licensing.wiring import activation_service, key_service
+
+blp = Blueprint("offline", __name__, url_prefix="/v1/offline",
+                description="Offline activation for devices with no network.")
+
+# A request file travels by hand (USB stick, e-mail); a month covers that.
+MAX_REQUEST_AGE_SECONDS = 30 * 86400
+
+
+class OfflineActivationInputSchema(Schema):
+    """The request file and how the submitter is authenticated."""
+
+    request = fields.String(required=True, validate=validate.Length(1, 60000))
+    username = fields.String(validate=validate.Length(1, 150))
+    password = fields.String(validate=validate.Length(1, 1024), load_only=True)
+    activation_code = fields.String(validate=validate.Length(1, 128), load_only=True)
+    license = fields.String(validate=validate.Length(1, 40),
+                            metadata={"description": "License id, with an admin staff token"})
+
+    @validates_schema
+    def _one_way_to_authenticate(self, data, **kwargs):
+        ways = [("username" in data or "password" in data), "activation_code" in data,
+                "license" in data]
+        if sum(ways) != 1 or (ways[0] and not ("username" in data and "password" in data)):
+            raise ValidationError("Give username and password, activation_code, or (with an "
+                                  "admin staff token) license.", "_schema")
+
+
+class OfflineActivationOutputSchema(Schema):
+    """The license file to carry back to the device."""
+
+    activation_id = fields.String(required=True)
+    license_file = fields.String(required=True)
+    lease_expires_at = fields.String(required=True)
+
+
+def _claim(text: str) -> DeviceClaim:
+    try:
+        parsed = parse_activation_request(text, now=time.time(),
+                                          max_age=MAX_REQUEST_AGE_SECONDS)
+    except OfflineRequestInvalid as exc:
+        raise errors.ValidationFailed(errors={"request": [str(exc)]}) from exc
+    proof = VerifiedProof(jkt=parsed.thumbprint, public_key=parsed.public_jwk["x"],
+                          jti=parsed.token_id)
+    return DeviceClaim(product=parsed.product, fingerprint=parsed.fingerprint, proof=proof,
+                       device_name=parsed.device_name, platform=parsed.platform)
+
+
+def _activate(data: dict, claim: DeviceClaim):
+    service = activation_service()
+    if "license" in data:
+        staff = authenticate_staff(request.headers.get("Authorization"))
+        if staff.role != "admin":
+            raise errors.Forbidden()
+        return service.activate_on_license(claim, data["license"], offline=True)
+    failures = limit_credential_attempt(data)
+    with counting_failures(failures):
+        if "activation_code" in data:
+            return service.activate_with_code(claim, data["activation_code"], offline=True)
+        return service.activate_with_password(claim, data["username"], data["password"],
+                                              offline=True)
+
+
+@blp.route("/activations", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": OfflineActivationInputSchema}}})
+@blp.response(201, OfflineActivationOutputSchema, description="A new offline seat")
+@blp.alt_response(200, schema=OfflineActivationOutputSchema,
+                  description="This device's seat, reused")
+@blp.alt_response(400, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(401, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(403, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(404, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(409, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(413, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(415, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(429, schema=ApiErrorSchema, description="Error")
+@blp.alt_response(503, schema=ApiErrorSchema, description="Error")
+def activate_offline():
+    """Turn a device's signed request file into a license file."""
+    data = load(OfflineActivationInputSchema(), json_body())
+    claim = _claim(data["request"])
+    result = _activate(data, claim)
+    summary = answer_for(result)["license"]
+    license_file = build_license_file(result.lease.token, key_service().jwks(), summary)
+    db.session.commit()
+    return ({"activation_id": result.seat.id, "license_file": license_file,
+             "lease_expires_at": rfc3339(result.lease.expires_at)},
+            201 if result.created else 200)
