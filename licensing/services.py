@@ -107,8 +107,7 @@ class ActivationService:
     # -- activation -----------------------------------------------------
 
     def activate_with_password(self, claim: DeviceClaim, username: str, password: str,
-                               *, lease_seconds: Callable[[License], int] | None = None,
-                               offline: bool = False) -> ActivationResult:
+                               *, offline: bool = False) -> ActivationResult:
         """Activate a device for an account's license of the claimed product."""
         account = self.authenticate(username, password)
         self._check_account(account)
@@ -117,11 +116,10 @@ class ActivationService:
                 License.account_id == account.id, Product.code == claim.product))
         if not licenses:
             raise errors.NoLicenseForProduct()
-        return self._bind(claim, licenses, lease_seconds, offline)
+        return self._bind(claim, licenses, offline)
 
     def activate_with_code(self, claim: DeviceClaim, code: str,
-                           *, lease_seconds: Callable[[License], int] | None = None,
-                           offline: bool = False) -> ActivationResult:
+                           *, offline: bool = False) -> ActivationResult:
         """Activate a device on the license an activation code belongs to; spend the code."""
         activation_code = self.find_code(code)
         license = activation_code.license
@@ -129,7 +127,7 @@ class ActivationService:
             raise errors.InvalidActivationCode()
         self._check_account(license.account)
         locked = self._lock_licenses(sa.select(License).where(License.id == license.id))
-        result = self._bind(claim, locked, lease_seconds, offline)
+        result = self._bind(claim, locked, offline)
         # Conditional update: of two concurrent redemptions only one matches.
         redeemed = self._session.execute(
             sa.update(ActivationCode)
@@ -147,7 +145,7 @@ class ActivationService:
         if not locked or locked[0].product.code != claim.product:
             raise errors.NoLicenseForProduct()
         self._check_account(locked[0].account)
-        return self._bind(claim, locked, None, offline)
+        return self._bind(claim, locked, offline)
 
     def _check_account(self, account: Account) -> None:
         if account.restricted_at is not None:
@@ -161,7 +159,7 @@ class ActivationService:
             query.order_by(License.id).with_for_update(of=License)))
 
     def _bind(self, claim: DeviceClaim, licenses: list[License],
-              lease_seconds: Callable[[License], int] | None, offline: bool) -> ActivationResult:
+              offline: bool) -> ActivationResult:
         now = self._clock()
         usable = [lic for lic in licenses if license_state(lic, now) is None]
         if not usable:
@@ -178,7 +176,7 @@ class ActivationService:
             self._rebind(seat, claim)
             license = next(lic for lic in usable if lic.id == seat.license_id)
         seat.last_refresh_at = now
-        lease = self._lease(seat, license, claim.product, now, lease_seconds, offline)
+        lease = self._lease(seat, license, claim.product, now, offline)
         return ActivationResult(seat, license, claim.product, used.get(license.id, 0), lease,
                                 created)
 
@@ -235,11 +233,8 @@ class ActivationService:
             seat.device_pseudonym, seat.device_key_version = fresh.value, fresh.key_version
 
     def _lease(self, seat: Seat, license: License, product_code: str, now: datetime,
-               lease_seconds: Callable[[License], int] | None, offline: bool) -> Lease:
-        if lease_seconds is not None:
-            seconds = lease_seconds(license)
-        else:
-            seconds = license.offline_lease_seconds if offline else license.lease_seconds
+               offline: bool) -> Lease:
+        seconds = license.offline_lease_seconds if offline else license.lease_seconds
         return sign_lease(self._signer(), issuer=self._issuer, seat_id=seat.id,
                           product_code=product_code, license=license, jkt=seat.device_jkt,
                           now=now, lease_seconds=seconds)
@@ -277,7 +272,7 @@ class ActivationService:
         if state is not None:
             _raise_for_state(state)
         seat.last_refresh_at = now
-        lease = self._lease(seat, license, product_code, now, None, seat.offline)
+        lease = self._lease(seat, license, product_code, now, seat.offline)
         return ActivationResult(seat, license, product_code, used, lease, False)
 
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:
