@@ -231,7 +231,7 @@ class LicenseClient:
         verifier = self._verifier(state, fetch=None)
         if verifier.jwks is None:
             raise errors.UnknownSigningKey(
-                "no trusted signing keys on this device; supply the vendor's JWKS"
+                "no trusted signing keys on this device; pass the vendor's JWKS (jwks=, --jwks)"
             )
         lease = verifier.verify(license_file.lease, now=self.clock(), last_seen=state.last_seen)
         state.activation_id = lease.activation_id
@@ -333,7 +333,9 @@ class LicenseClient:
         """Return the HTTP client for the configured or remembered server."""
         server_url = self.server_url or (state.server_url if state else None)
         if not server_url:
-            raise errors.LocalStateError("no licence server configured; pass server_url")
+            raise errors.LocalStateError(
+                "no licence server known for this device; give its URL (server_url, --server)"
+            )
         if self._api is None or self._api.server_url != server_url.rstrip("/"):
             self.close()
             self._api = TesseraApi(server_url, self.device_key, **self._api_options)

@@ -211,6 +211,15 @@ def test_connection_failures_are_retried_then_reported_as_unreachable(http, api,
     assert len(http.calls) == 4 and len(sleeps) == 3
 
 
+def test_tls_failures_are_not_retried(http, api, sleeps):
+    http.add(responses.POST, URL, body=requests.exceptions.SSLError("certificate verify failed"))
+
+    with pytest.raises(ServiceUnreachable):
+        api.activate({})
+
+    assert len(http.calls) == 1 and sleeps == []
+
+
 def test_a_timeout_then_success_is_retried(http, api, sleeps):
     http.add(responses.POST, URL, body=requests.ReadTimeout("slow"))
     http.add(_ok())
