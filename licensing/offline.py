@@ -31,12 +31,16 @@ blp = Blueprint("offline", __name__, url_prefix="/v1/offline",
 
 # A request file travels by hand (USB stick, e-mail); a month covers that.
 MAX_REQUEST_AGE_SECONDS = 30 * 86400
+# A request file is under 1 KiB. Even with worst-case JSON escaping (12 bytes a
+# character) 4000 characters stay under the 64 KiB body limit, so an over-long
+# request is told apart (400) from an oversize body (413).
+MAX_REQUEST_CHARS = 4000
 
 
 class OfflineActivationInputSchema(Schema):
     """The request file and how the submitter is authenticated."""
 
-    request = fields.String(required=True, validate=validate.Length(1, 60000))
+    request = fields.String(required=True, validate=validate.Length(1, MAX_REQUEST_CHARS))
     username = fields.String(validate=validate.Length(1, 150))
     password = fields.String(validate=validate.Length(1, 1024), load_only=True)
     activation_code = fields.String(validate=validate.Length(1, 128), load_only=True)
@@ -52,6 +56,30 @@ class OfflineActivationInputSchema(Schema):
                                   "admin staff token) license.", "_schema")
 
 
+class _RequestFile(Schema):
+    request = fields.String(required=True, validate=validate.Length(1, MAX_REQUEST_CHARS))
+
+
+class OfflinePasswordActivationSchema(_RequestFile):
+    """The OpenAPI form: authenticated by the account's username and password."""
+
+    username = fields.String(required=True, validate=validate.Length(1, 150))
+    password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
+
+
+class OfflineCodeActivationSchema(_RequestFile):
+    """The OpenAPI form: authenticated by an activation code."""
+
+    activation_code = fields.String(required=True, validate=validate.Length(1, 128),
+                                    load_only=True)
+
+
+class OfflineStaffActivationSchema(_RequestFile):
+    """The OpenAPI form: an admin staff bearer token names the license."""
+
+    license = fields.String(required=True, validate=validate.Length(1, 40))
+
+
 class OfflineActivationOutputSchema(Schema):
     """The license file to carry back to the device."""
 
@@ -65,7 +93,9 @@ def _claim(text: str) -> DeviceClaim:
         parsed = parse_activation_request(text, now=time.time(),
                                           max_age=MAX_REQUEST_AGE_SECONDS)
     except OfflineRequestInvalid as exc:
-        raise errors.ValidationFailed(errors={"request": [str(exc)]}) from exc
+        # The signed request file stands in for the DPoP proof of the online calls.
+        raise errors.InvalidProof("The request file is not a valid, current activation request "
+                                  "signed by its device.") from exc
     proof = VerifiedProof(jkt=parsed.thumbprint, public_key=parsed.public_jwk["x"],
                           jti=parsed.token_id)
     return DeviceClaim(product=parsed.product, fingerprint=parsed.fingerprint, proof=proof,
@@ -88,8 +118,9 @@ def _activate(data: dict, claim: DeviceClaim):
 
 
 @blp.route("/activations", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {
-    "application/json": {"schema": OfflineActivationInputSchema}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    OfflinePasswordActivationSchema, OfflineCodeActivationSchema,
+    OfflineStaffActivationSchema]}}}})
 @blp.response(201, OfflineActivationOutputSchema, description="A new offline seat")
 @blp.alt_response(200, schema=OfflineActivationOutputSchema,
                   description="This device's seat, reused")

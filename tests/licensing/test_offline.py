@@ -98,7 +98,7 @@ def test_tampered_or_foreign_requests_are_refused(tmp_path, client, world):
     flipped = middle[:10] + ("A" if middle[10] != "A" else "B") + middle[11:]
     tampered = "\n".join([lines[0], flipped, *lines[2:]])
     refused = submit(client, tampered, **world.credentials())
-    assert refused.status_code == 400 and "request" in refused.json["errors"]
+    assert refused.status_code == 401 and refused.json["code"] == "INVALID_PROOF"
     wrong_password = submit(client, text, username="alice", password="wrong")
     assert wrong_password.status_code == 401
     assert wrong_password.json["code"] == "INVALID_CREDENTIALS"
