@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv run test test-postgres db-check clean
+.PHONY: venv run test test-postgres db-check demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 
 test-postgres: $(STAMP)
 	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest $(PYTEST_ARGS)
+
+# With `make run` serving in another terminal: the desktop client end to end.
+demo: $(STAMP)
+	scripts/demo.sh
 
 # Upgrade a database to head, then fail if the models and migrations differ.
 db-check: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 
 import click
@@ -13,12 +14,14 @@ from flask.cli import AppGroup
 from licensing import errors
 from licensing.admin import AdminService
 from licensing.extensions import db
-from licensing.models import Account
-from licensing.types import rfc3339
+from licensing.models import Account, License, Product
+from licensing.types import rfc3339, utcnow
 from licensing.wiring import components, key_service
 
 admin = AppGroup("admin", help="Create products, accounts, licenses, codes and staff.")
 keys = AppGroup("keys", help="Manage lease-signing keys.")
+DEMO_PRODUCT = "numflo"
+DEMO_USERNAME = "demo"
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON object on one line.")
 
@@ -123,6 +126,34 @@ def create_staff(name, role, as_json):
     token, staff = run(lambda: _admin().create_staff(name, role))
     report(as_json, {"id": staff.id, "name": staff.name, "role": staff.role, "token": token},
            f"staff token for {name} (shown once): {token}")
+
+
+@admin.command("seed-demo")
+@json_option
+def seed_demo(as_json):
+    """Make sure a demo product, account and 2-seat license exist; issue a fresh code."""
+    service = _admin()
+    if db.session.scalar(sa.select(Product.id).where(Product.code == DEMO_PRODUCT)) is None:
+        service.create_product(DEMO_PRODUCT, "NUMFLO CFD (demo)")
+    if db.session.scalar(sa.select(Account.id).where(Account.username == DEMO_USERNAME)) is None:
+        # Nobody signs in as the demo account: it is reached by activation codes only.
+        service.create_account(DEMO_USERNAME, secrets.token_urlsafe(24), "demo@example.invalid")
+    license = _demo_license(service)
+    code, record = service.issue_code(license.id, days=1)
+    report(as_json, {"product": DEMO_PRODUCT, "account": DEMO_USERNAME, "license": license.id,
+                     "code": code, "expires_at": rfc3339(record.expires_at)},
+           f"demo license {license.id}; activation code: {code}")
+
+
+def _demo_license(service: AdminService) -> License:
+    usable = db.session.scalars(
+        sa.select(License).join(Account).join(Product)
+        .where(Account.username == DEMO_USERNAME, Product.code == DEMO_PRODUCT,
+               License.status == "active", License.expires_at > utcnow())
+        .order_by(License.expires_at.desc())).first()
+    return usable or service.issue_license(DEMO_USERNAME, DEMO_PRODUCT, seats=2,
+                                           kind="subscription", days=365,
+                                           entitlements=["solver", "mesher"])
 
 
 @keys.command("init")
