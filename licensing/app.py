@@ -55,7 +55,7 @@ def _sqlite_serialises_writers(engine: sa.Engine) -> None:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Tessera application; CONFIG overrides the environment's settings."""
-    from licensing import cli, http, offline, ops, views, wiring
+    from licensing import cli, http, offline, ops, support, views, wiring
     from licensing.extensions import db, migrate
 
     app = Flask(__name__, instance_relative_config=False)
@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
                 _sqlite_serialises_writers(engine)
     api.register_blueprint(views.blp)
     api.register_blueprint(offline.blp)
+    api.register_blueprint(support.blp)
     api.register_blueprint(ops.blp)
     http.init_app(app)
     cli.init_app(app)

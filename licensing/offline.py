@@ -19,7 +19,7 @@ from licensing.client.offline import build_license_file, parse_activation_reques
 from licensing.dpop import VerifiedProof
 from licensing.extensions import db
 from licensing.http import json_body, load
-from licensing.schemas import ApiErrorSchema
+from licensing.openapi import error_responses
 from licensing.services import DeviceClaim
 from licensing.staff import authenticate_staff
 from licensing.types import rfc3339
@@ -124,15 +124,7 @@ def _activate(data: dict, claim: DeviceClaim):
 @blp.response(201, OfflineActivationOutputSchema, description="A new offline seat")
 @blp.alt_response(200, schema=OfflineActivationOutputSchema,
                   description="This device's seat, reused")
-@blp.alt_response(400, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(401, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(403, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(404, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(409, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(413, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(415, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(429, schema=ApiErrorSchema, description="Error")
-@blp.alt_response(503, schema=ApiErrorSchema, description="Error")
+@error_responses(blp, 400, 401, 403, 404, 409, 413, 415, 429, 503)
 def activate_offline():
     """Turn a device's signed request file into a license file."""
     data = load(OfflineActivationInputSchema(), json_body())

@@ -11,9 +11,10 @@ from licensing import errors
 from licensing.dpop import DatabaseReplayCache, jti_hash, spend_window, verify_proof
 from licensing.extensions import db
 from licensing.http import json_body, load
+from licensing.openapi import error_responses
 from licensing.ratelimit import Counter
 from licensing.schemas import (ACTIVATION_REQUEST, ActivationInputSchema, ActivationOutputSchema,
-                               ApiErrorSchema, JwksSchema, RefreshInputSchema)
+                               JwksSchema, RefreshInputSchema)
 from licensing.services import ActivationResult, DeviceClaim
 from licensing.types import rfc3339, utcnow
 from licensing.wiring import activation_service, key_service, rate_limits, replay_cache
@@ -33,11 +34,7 @@ def _json_request(schema) -> dict:
 
 
 def _errors(*statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, schema=ApiErrorSchema, description="Error")(view)
-        return view
-    return decorate
+    return error_responses(blp, *statuses)
 
 
 def expected_url() -> str:
