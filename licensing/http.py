@@ -6,9 +6,9 @@ import json
 import logging
 import secrets
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -34,6 +34,17 @@ class TesseraApi(Api):
 
     ERROR_SCHEMA = ApiErrorSchema
 
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(_text_without_nul)
+
+
+def _text_without_nul(self, field, ret=None, **kwargs) -> dict:
+    """Document in every text field of a body what `load` enforces: no NUL."""
+    if isinstance(field, fields.String) and "pattern" not in (ret or {}):
+        return {"pattern": r"^[^\u0000]*$"}
+    return {}
+
 
 def _depth_exceeds(value, limit: int) -> bool:
     stack = [(value, 1)]
@@ -47,12 +58,46 @@ def _depth_exceeds(value, limit: int) -> bool:
     return False
 
 
-def json_body(*, optional: bool = False) -> dict:
-    """The request's JSON object, checked in the contract's order (413, 415, 400)."""
+def _strings(value):
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _is_unicode_text(value) -> bool:
+    # json.loads accepts escaped lone surrogates ("\ud800"), which no UTF-8
+    # text can hold and no database driver can encode.
+    try:
+        for text in _strings(value):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _raw_body() -> bytes:
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:
         raise errors.PayloadTooLarge() from exc
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A streamed (chunked) body is cut at the limit without complaint; one
+        # that fills the whole allowance is treated as over it.
+        raise errors.PayloadTooLarge()
+    return raw
+
+
+def json_body(*, optional: bool = False) -> dict:
+    """The request's JSON object, checked in the contract's order (413, 415, 400)."""
+    raw = _raw_body()
     if optional and not raw:
         return {}
     if request.mimetype != "application/json":
@@ -65,11 +110,18 @@ def json_body(*, optional: bool = False) -> dict:
         raise errors.MalformedJson("The body is nested more than 32 levels deep.")
     if not isinstance(value, dict):
         raise errors.MalformedJson("The body must be a JSON object.")
+    if not _is_unicode_text(value):
+        raise errors.MalformedJson("The body is not valid UTF-8 text.")
     return value
 
 
 def load(schema: Schema, data: dict) -> dict:
-    """Validate DATA with SCHEMA; unknown fields are refused."""
+    """Validate DATA with SCHEMA; unknown fields are refused, and so is NUL in any text."""
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
+    with_nul = [key for key, item in data.items() if any("\x00" in s for s in _strings(item))]
+    if with_nul:
+        raise errors.ValidationFailed(errors={key: ["Text may not contain NUL characters."]
+                                              for key in with_nul})
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -123,6 +175,12 @@ def _assign_request_id():
     g.request_id = incoming if valid else secrets.token_hex(12)
 
 
+def _refuse_nul_in_path():
+    # No resource is named with NUL, and PostgreSQL could not even compare it.
+    if "\x00" in request.path:
+        raise errors.NotFound()
+
+
 def _stamp_response(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -137,6 +195,7 @@ def _stamp_response(response):
 def init_app(app: Flask) -> None:
     """Install request ids and the one error shape."""
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_nul_in_path)
     app.after_request(_stamp_response)
     app.register_error_handler(errors.ServiceError, _on_service_error)
     app.register_error_handler(HTTPException, _on_http_error)

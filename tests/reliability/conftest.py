@@ -10,6 +10,9 @@ import os
 
 import pytest
 
+from licensing import create_app
+from licensing.extensions import db
+
 FIGURES: dict[str, object] = {}
 
 
@@ -17,6 +20,24 @@ FIGURES: dict[str, object] = {}
 def figures() -> dict[str, object]:
     """Name -> value of what the suite measured (examples, rounds, codes seen)."""
     return FIGURES
+
+
+@pytest.fixture
+def build_app(app_config):
+    """create_app on the test's config; every pooled connection closed afterwards."""
+    built = []
+
+    def build(**overrides):
+        application = create_app({**app_config, **overrides})
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 def pytest_terminal_summary(terminalreporter):

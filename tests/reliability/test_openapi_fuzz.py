@@ -84,7 +84,7 @@ def _fuzz(operation, mode: GenerationMode, target: Target) -> tuple[int, str | N
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                          ids=["positive", "negative"])
-def test_the_api_keeps_its_documented_promises(app, target, mode):
+def test_the_api_keeps_its_documented_promises(app, target, mode, figures):
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6
@@ -93,6 +93,8 @@ def test_the_api_keeps_its_documented_promises(app, target, mode):
     fuzzed = with_input if mode is GenerationMode.NEGATIVE else operations
     report = {op.label: _fuzz(op, mode, target) for op in fuzzed}
     failures = {label: error for label, (_, error) in report.items() if error}
-    assert not failures, failures
     counts = {label: count for label, (count, _) in report.items()}
+    figures[f"schemathesis[{mode.value}]"] = {"seed": SEED, "examples": counts,
+                                              "failures": len(failures)}
+    assert not failures, failures
     assert all(counts[op.label] >= EXAMPLES for op in with_input), counts

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from licensing import create_app
 from live import free_port, live_server, server_env
 from support import Device
 
@@ -54,7 +53,7 @@ def wrong_password(username: str = "alice") -> dict:
 
 
 @pytest.fixture
-def limits(app_config, app):
+def limits(app_config, app, build_app):
     """Extend the config with tight limits before a test builds its own app.
 
     Asking for `app` too empties the tables after the test.
@@ -64,9 +63,9 @@ def limits(app_config, app):
     return configure
 
 
-def test_each_client_address_has_its_own_budget(app_config, limits):
+def test_each_client_address_has_its_own_budget(app_config, limits, build_app):
     limits(address_attempts="5 per minute")
-    app = create_app(app_config)
+    app = build_app()
     client = app.test_client()
     statuses = [attempt(client, wrong_password()).status_code for _ in range(5)]
     assert statuses == [401] * 5
@@ -75,10 +74,10 @@ def test_each_client_address_has_its_own_budget(app_config, limits):
 
 
 def test_hundred_failures_per_account_per_hour_however_the_address_rotates(
-        app_config, limits, world):
+        app_config, limits, world, build_app):
     limits(address_attempts="1000 per minute", account_attempts="1000 per minute")
     app_config["TESSERA_TRUSTED_PROXIES"] = 1
-    app = create_app(app_config)
+    app = build_app()
     world.setup(username="alice")
     world.setup(username="bob")
     client = app.test_client()
@@ -97,9 +96,9 @@ def test_hundred_failures_per_account_per_hour_however_the_address_rotates(
     assert through_proxy(world.credentials("bob"), 103).status_code == 201
 
 
-def test_successes_do_not_count_as_failures(app_config, limits, world):
+def test_successes_do_not_count_as_failures(app_config, limits, world, build_app):
     limits(account_failures="3 per hour")
-    app = create_app(app_config)
+    app = build_app()
     world.setup(seats=10)
     client = app.test_client()
     assert [attempt(client, wrong_password()).status_code for _ in range(2)] == [401, 401]
@@ -108,9 +107,10 @@ def test_successes_do_not_count_as_failures(app_config, limits, world):
     assert_limited(attempt(client, world.credentials()), at_most=3600)
 
 
-def test_limit_comes_after_validation_and_proof_but_before_credentials(app_config, limits, world):
+def test_limit_comes_after_validation_and_proof_but_before_credentials(
+        limits, world, build_app):
     limits(account_failures="1 per hour")
-    app = create_app(app_config)
+    app = build_app()
     world.setup()
     client = app.test_client()
     assert attempt(client, wrong_password()).status_code == 401
@@ -122,9 +122,9 @@ def test_limit_comes_after_validation_and_proof_but_before_credentials(app_confi
     assert_limited(attempt(client, world.credentials()), at_most=3600)
 
 
-def test_failed_codes_are_limited_per_address(app_config, limits, world):
+def test_failed_codes_are_limited_per_address(app_config, limits, world, build_app):
     limits(code_failures="3 per hour")
-    app = create_app(app_config)
+    app = build_app()
     license_id = world.setup(seats=5)
     code = world.code(license_id)
     client = app.test_client()
@@ -135,9 +135,9 @@ def test_failed_codes_are_limited_per_address(app_config, limits, world):
 
 
 @needs_redis
-def test_redis_counts_are_shared_by_separate_processes_apps(app_config, limits, world):
+def test_redis_counts_are_shared_by_separate_apps(app_config, limits, world, build_app):
     limits(storage_uri=REDIS_URL, account_failures="4 per hour")
-    first, second = create_app(app_config), create_app(app_config)
+    first, second = build_app(), build_app()
     world.setup(username="carol")
     clients = [first.test_client(), second.test_client()]
     statuses = [attempt(clients[n % 2], wrong_password("carol")).status_code for n in range(4)]
@@ -146,9 +146,9 @@ def test_redis_counts_are_shared_by_separate_processes_apps(app_config, limits, 
         assert_limited(attempt(client, world.credentials("carol")), at_most=3600)
 
 
-def test_redis_down_falls_back_to_counting_in_memory(app_config, limits, world, caplog):
+def test_redis_down_falls_back_to_counting_in_memory(limits, world, caplog, build_app):
     limits(storage_uri=f"redis://127.0.0.1:{free_port()}/0", account_failures="3 per hour")
-    app = create_app(app_config)
+    app = build_app()
     world.setup(seats=5)
     client = app.test_client()
     with caplog.at_level(logging.WARNING, logger="tessera.ratelimit"):
