@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv run test test-postgres db-check demo clean
+.PHONY: venv run test test-postgres check-reliability db-check demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP)
 
 test-postgres: $(STAMP)
 	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest $(PYTEST_ARGS)
+
+# The reliability and security suite on PostgreSQL: fuzzing, races between two
+# instances, rate limits, token attacks, a database outage, hostile input, secrets.
+check-reliability: $(STAMP)
+	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} \
+		$(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
 
 # With `make run` serving in another terminal: the desktop client end to end.
 demo: $(STAMP)
