@@ -20,6 +20,7 @@ from licensing.dpop import VerifiedProof
 from licensing.extensions import db
 from licensing.http import json_body, load
 from licensing.openapi import error_responses
+from licensing.schemas import CodeFields, PasswordFields
 from licensing.services import DeviceClaim
 from licensing.staff import authenticate_staff
 from licensing.types import rfc3339
@@ -60,18 +61,12 @@ class _RequestFile(Schema):
     request = fields.String(required=True, validate=validate.Length(1, MAX_REQUEST_CHARS))
 
 
-class OfflinePasswordActivationSchema(_RequestFile):
+class OfflinePasswordActivationSchema(_RequestFile, PasswordFields):
     """The OpenAPI form: authenticated by the account's username and password."""
 
-    username = fields.String(required=True, validate=validate.Length(1, 150))
-    password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
 
-
-class OfflineCodeActivationSchema(_RequestFile):
+class OfflineCodeActivationSchema(_RequestFile, CodeFields):
     """The OpenAPI form: authenticated by an activation code."""
-
-    activation_code = fields.String(required=True, validate=validate.Length(1, 128),
-                                    load_only=True)
 
 
 class OfflineStaffActivationSchema(_RequestFile):

@@ -13,13 +13,32 @@ class ApiErrorSchema(Schema):
     errors = fields.Dict(required=True)
 
 
-class ActivationInputSchema(Schema):
-    """POST /v1/activations: a device and either credentials or an activation code."""
+class DeviceFields(Schema):
+    """What a device says about itself when it activates."""
 
     product = fields.String(required=True, validate=validate.Length(1, 64))
     fingerprint = fields.String(required=True, validate=validate.Length(16, 512))
     device_name = fields.String(validate=validate.Length(max=64))
     platform = fields.String(validate=validate.Length(max=32))
+
+
+class PasswordFields(Schema):
+    """Customer Area credentials."""
+
+    username = fields.String(required=True, validate=validate.Length(1, 150))
+    password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
+
+
+class CodeFields(Schema):
+    """A single-use activation code."""
+
+    activation_code = fields.String(required=True, validate=validate.Length(1, 128),
+                                    load_only=True)
+
+
+class ActivationInputSchema(DeviceFields):
+    """POST /v1/activations: a device and either credentials or an activation code."""
+
     username = fields.String(validate=validate.Length(1, 150))
     password = fields.String(validate=validate.Length(1, 1024), load_only=True)
     activation_code = fields.String(validate=validate.Length(1, 128), load_only=True)
@@ -36,25 +55,12 @@ class ActivationInputSchema(Schema):
                                   "_schema")
 
 
-class _DeviceFields(Schema):
-    product = fields.String(required=True, validate=validate.Length(1, 64))
-    fingerprint = fields.String(required=True, validate=validate.Length(16, 512))
-    device_name = fields.String(validate=validate.Length(max=64))
-    platform = fields.String(validate=validate.Length(max=32))
-
-
-class PasswordActivationSchema(_DeviceFields):
+class PasswordActivationSchema(DeviceFields, PasswordFields):
     """The OpenAPI form of an activation with username and password."""
 
-    username = fields.String(required=True, validate=validate.Length(1, 150))
-    password = fields.String(required=True, validate=validate.Length(1, 1024), load_only=True)
 
-
-class CodeActivationSchema(_DeviceFields):
+class CodeActivationSchema(DeviceFields, CodeFields):
     """The OpenAPI form of an activation with an activation code."""
-
-    activation_code = fields.String(required=True, validate=validate.Length(1, 128),
-                                    load_only=True)
 
 
 # The document states the either/or that ActivationInputSchema checks in code.
