@@ -62,9 +62,9 @@ class RateLimitService:
         self._primary_down_until = 0.0
         self._lock = threading.Lock()
 
-    def guard(self, *, hit: list[Counter], test: list[Counter] = ()) -> None:
+    def guard(self, *, hit: list[Counter], test: list[Counter] | None = None) -> None:
         """Refuse if any counter is spent; then count one attempt on each of HIT."""
-        spent = [c for c in [*hit, *test] if not self._call("test", c)]
+        spent = [c for c in [*hit, *(test or [])] if not self._call("test", c)]
         if spent:
             raise errors.RateLimited(self._retry_after(spent))
         over = [c for c in hit if not self._call("hit", c)]

@@ -59,6 +59,9 @@ def no_secret_in_any_log(tmp_path_factory):
     FIGURES["log canary scan"] = {"log_files": len(logs), "lines": lines,
                                   "canaries": len(canaries), "leaks": len(leaks)}
     assert not leaks, leaks
+    logging.getLogger().removeHandler(_handler)
+    _handler.close()
+    RUN_LOG.unlink()
 
 
 @pytest.fixture(autouse=True)

@@ -157,7 +157,7 @@ def _send(client, attack: Attack, method: str, token: str):
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"], ids=["refresh", "deactivate"])
-def test_every_attack_is_refused_with_401(app, client, attack, method):
+def test_every_attack_is_refused_with_401(app, client, attack, method, figures):
     before = _seat_state(app, attack.activation_id)
     outcomes = {}
     for name, forge in ATTACKS.items():
@@ -165,6 +165,9 @@ def test_every_attack_is_refused_with_401(app, client, attack, method):
         outcomes[name] = (response.status_code, (response.json or {}).get("code"))
         assert "lease" not in (response.json or {}), name
     refused = {name for name, outcome in outcomes.items() if outcome == (401, "INVALID_PROOF")}
+    figures[f"token attacks[{method}]"] = {
+        "attacks": len(ATTACKS), "refused_401": len(refused),
+        "server_errors": sum(1 for status, _ in outcomes.values() if status >= 500)}
     assert refused == set(ATTACKS), {k: v for k, v in outcomes.items() if k not in refused}
     assert len(ATTACKS) >= 45
     assert _seat_state(app, attack.activation_id) == before
