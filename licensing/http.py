@@ -9,6 +9,7 @@ import secrets
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from marshmallow import Schema, ValidationError, fields
+from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -162,6 +163,15 @@ def _on_database_error(error: OperationalError | InterfaceError):
     return error_response(errors.Unavailable())
 
 
+def _on_redis_error(error: RedisError):
+    # Spent proofs live in Redis when it is configured: a proof that cannot be
+    # checked for replay is refused (503, safe to retry), never accepted.
+    db.session.rollback()
+    log.warning("redis unavailable: %s", type(error).__name__,
+                extra={"request_id": g.get("request_id")})
+    return error_response(errors.Unavailable())
+
+
 def _on_unexpected(error: Exception):
     db.session.rollback()
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
@@ -201,4 +211,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _on_http_error)
     app.register_error_handler(OperationalError, _on_database_error)
     app.register_error_handler(InterfaceError, _on_database_error)
+    app.register_error_handler(RedisError, _on_redis_error)
     app.register_error_handler(Exception, _on_unexpected)

@@ -186,3 +186,13 @@ def test_limits_hold_across_two_live_instances(app, migrated, tmp_path, world):
         for base_url in (first, second):
             response = post(base_url, world.credentials("dave"))
             assert response.status_code == 429 and "Retry-After" in response.headers
+
+
+def test_replay_cache_in_a_dead_redis_fails_closed_with_503(app, world, build_app, caplog):
+    """Unlike the limits: a proof that cannot be checked for replay is refused."""
+    world.setup()
+    down = build_app(TESSERA_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with caplog.at_level(logging.WARNING, logger="tessera.http"):
+        response = Device().activate(down.test_client(), **world.credentials())
+    assert (response.status_code, response.json["code"]) == (503, "UNAVAILABLE")
+    assert "redis unavailable" in caplog.text
