@@ -36,7 +36,7 @@ def server_env(database_urls: dict, instance_dir: Path, **extra: str) -> dict:
 
 @contextmanager
 def live_server(env: dict, *, workers: int = 3, log_path: Path | None = None,
-                timeout: float = 30.0):
+                timeout: float = 120.0):
     """Run gunicorn with config/gunicorn.conf.py; yield its base URL; stop it after."""
     port = free_port()
     env = dict(env, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers))
