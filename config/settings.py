@@ -133,7 +133,7 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "TESSERA_REDIS_URL": env("TESSERA_REDIS_URL", environ),
         # Counts shared by every worker and instance need Redis; memory:// is per process.
         "TESSERA_RATELIMIT_STORAGE_URI": env("TESSERA_RATELIMIT_STORAGE_URI", environ,
-                                             "memory://"),
+                                             env("TESSERA_REDIS_URL", environ, "memory://")),
         "TESSERA_RATELIMIT_ADDRESS_ATTEMPTS": env("TESSERA_RATELIMIT_ADDRESS_ATTEMPTS", environ,
                                                   "60 per minute"),
         "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS": env("TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS", environ,
