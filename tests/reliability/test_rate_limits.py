@@ -14,7 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
+from licensing import errors
+from licensing.ratelimit import Counter, RateLimitService
 from live import free_port, live_server, server_env
 from support import Device
 
@@ -196,3 +201,21 @@ def test_replay_cache_in_a_dead_redis_fails_closed_with_503(app, world, build_ap
         response = Device().activate(down.test_client(), **world.credentials())
     assert (response.status_code, response.json["code"]) == (503, "UNAVAILABLE")
     assert "redis unavailable" in caplog.text
+
+
+def test_a_dead_store_is_retried_after_a_pause_not_on_every_request(caplog):
+    now = [0.0]
+    dead = storage_from_string(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    service = RateLimitService(MovingWindowRateLimiter(dead),
+                               {"account-failures": parse("2 per hour")}, b"k" * 32,
+                               retry_primary_seconds=30, clock=lambda: now[0])
+    counter = Counter("account-failures", "erin")
+    with caplog.at_level(logging.WARNING, logger="tessera.ratelimit"):
+        service.failed(counter)
+        now[0] = 29.0
+        service.failed(counter)
+        assert caplog.text.count("rate-limit storage unavailable") == 1
+        now[0] = 31.0
+        with pytest.raises(errors.RateLimited):
+            service.guard(hit=[], test=[counter])
+    assert caplog.text.count("rate-limit storage unavailable") == 2
