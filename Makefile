@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv run test test-postgres check-reliability db-check demo clean
+.PHONY: venv run test test-postgres check-reliability db-check demo bench bench-profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,20 @@ demo: $(STAMP)
 db-check: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) db check
+
+# Load benchmark against a floor app, written to docs/benchmarks.md (BENCH_QUICK=1: smoke run).
+# Needs the machine's PostgreSQL (BENCH_PG_URL); installs wrk, a compiled load generator.
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk || \
+		{ apt-get update -qq && apt-get install -y -qq wrk; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start
+	$(BIN)/python -m bench.run
+
+# Where a refresh's time goes: py-spy samples every gunicorn worker under load.
+bench-profile: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.profile postgresql 15
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Reproducible load benchmark of the desktop protocol (`make bench`)."""
