@@ -125,7 +125,11 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "TESSERA_VAULT_KEYS": parse_keyring(values["TESSERA_VAULT_KEYS"], "TESSERA_VAULT_KEYS"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_BINDS": {"compliance": compliance_url},
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pooled connections are pinged only after sitting idle (licensing.wiring):
+        # pool_pre_ping would add a round trip to every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "TESSERA_POOL_PING_IDLE_SECONDS": float(env("TESSERA_POOL_PING_IDLE_SECONDS", environ,
+                                                    "1")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "TESSERA_ISSUER": env("TESSERA_ISSUER", environ, "tessera"),
         "TESSERA_PUBLIC_URL": env("TESSERA_PUBLIC_URL", environ),

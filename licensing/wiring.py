@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from licensing.dpop import DatabaseReplayCache, RedisReplayCache
@@ -45,7 +47,36 @@ def init_app(app: Flask) -> Components:
         rate_limits=init_rate_limits(app),
     )
     app.extensions[EXTENSION] = components
+    idle_seconds = app.config.get("TESSERA_POOL_PING_IDLE_SECONDS", 1.0)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine, idle_seconds)
     return components
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it has sat idle for IDLE_SECONDS.
+
+    pool_pre_ping costs a round trip on every checkout, that is on every
+    request; a connection that served a request a moment ago needs none. One
+    left idle (across a database restart, or past a firewall's timeout) is
+    pinged and, if dead, replaced before the request sees it. A connection
+    that dies mid-request still turns into a 503 and invalidates the pool.
+    """
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out a fresh one.
+            raise sa.exc.DisconnectionError("idle connection is dead") from exc
 
 
 def components() -> Components:
