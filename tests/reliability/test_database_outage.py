@@ -110,7 +110,9 @@ def test_refresh_load_through_a_postgresql_restart(tmp_path, figures):
         world = World(app)
         license_id = world.setup(seats=500)
         codes = [world.code(license_id) for _ in range(300)]
-        env = server_env(urls, tmp_path / "instance")
+        # The load is about the database, not attempt limits: room for all of it.
+        env = server_env(urls, tmp_path / "instance",
+                         TESSERA_RATELIMIT_ADDRESS_ATTEMPTS="100000 per minute")
         log_path = tmp_path / "server.log"
         with live_server(env, workers=2, log_path=log_path) as base_url:
             refresher = Device(base_url=base_url)
@@ -158,7 +160,8 @@ def test_refresh_load_through_a_postgresql_restart(tmp_path, figures):
     assert after.status_code == 200, after.text
     assert during and all((status, code) == (503, "UNAVAILABLE")
                           for _, _, status, code, _ in during), seen
-    assert later and all(status in (200, 201) for _, _, status, _, _ in later)
+    after_codes = collections.Counter(status for _, _, status, _, _ in later)
+    assert later and set(after_codes) <= {200, 201}, after_codes
     assert {status for _, _, status, _, _ in load.records} <= {200, 201, 503}
     assert "Traceback" not in log
     # Never half a write: every redeemed code has its seat, every seat but the
