@@ -207,3 +207,20 @@ def write(results: dict) -> Path:
     print(document)
     print(f"written: {target} and {RESULTS / 'latest.json'}")
     return target
+
+
+def main() -> int:
+    """Re-render docs/benchmarks.md from a saved run: python -m bench.report [results.json]."""
+    import sys
+
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS / "latest.json"
+    results = json.loads(source.read_text(encoding="utf-8"))
+    document = markdown(results)
+    target = DOCS / "benchmarks.md" if not results["quick"] else RESULTS / "benchmarks-quick.md"
+    target.write_text(document, encoding="utf-8")
+    print(document)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
