@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 
@@ -126,8 +127,9 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_BINDS": {"compliance": compliance_url},
         # Pooled connections are pinged only after sitting idle (licensing.wiring):
-        # pool_pre_ping would add a round trip to every request.
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # pool_pre_ping would add a round trip to every request. hide_parameters: a
+        # database error message never carries the row's values.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "TESSERA_POOL_PING_IDLE_SECONDS": float(env("TESSERA_POOL_PING_IDLE_SECONDS", environ,
                                                     "1")),
         "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -165,5 +167,76 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
     }
+    config.update(privacy_settings(environ, instance_dir))
     config.update(overrides)
+    if config["TESSERA_TRUSTED_COUNTRY_HEADER"] and config["TESSERA_TRUSTED_PROXIES"] < 1:
+        raise ConfigurationError("TESSERA_TRUSTED_COUNTRY_HEADER is only trusted behind a proxy: "
+                                 "set TESSERA_TRUSTED_PROXIES too")
     return config
+
+
+def privacy_settings(environ: dict, instance_dir: Path) -> dict:
+    """Settings of the privacy engine: geolocation, tombstones, the controller's identity."""
+    geoip = env("TESSERA_GEOIP", environ, "embedded")
+    if geoip not in ("embedded", "none"):
+        raise ConfigurationError("TESSERA_GEOIP must be 'embedded' or 'none' "
+                                 "(TESSERA_GEOIP_DB names a MaxMind-format database)")
+    return {
+        "TESSERA_GEOIP": geoip,
+        "TESSERA_GEOIP_DB": env("TESSERA_GEOIP_DB", environ),
+        "TESSERA_TRUSTED_COUNTRY_HEADER": env("TESSERA_TRUSTED_COUNTRY_HEADER", environ),
+        "TESSERA_TOMBSTONE_PATH": env("TESSERA_TOMBSTONE_PATH", environ,
+                                      str(instance_dir / "tombstones.jsonl")),
+        "TESSERA_CONTROLLER_NAME": env("TESSERA_CONTROLLER_NAME", environ,
+                                       "NUMECA International, Brussels, Belgium"),
+        "TESSERA_CONTROLLER_CONTACT": env("TESSERA_CONTROLLER_CONTACT", environ,
+                                          "info@numeca.com"),
+    }
+
+
+# Key ids of new entries: pseudonym keys are numbered versions, vault keys "v<n>".
+_KEY_PREFIX = {"TESSERA_PSEUDONYM_KEYS": "", "TESSERA_VAULT_KEYS": "v"}
+
+
+def add_generated_key(instance_dir: Path, name: str, environ: dict | None = None) -> str:
+    """Prepend a new key to NAME in the embedded profile's secrets.json; return its id.
+
+    The new key becomes the current one (it encrypts, or makes new pseudonyms);
+    the older ones stay, so everything made under them still reads. The file is
+    replaced atomically and stays mode 0600.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if name not in _KEY_PREFIX:
+        raise ConfigurationError(f"{name} is not a keyring")
+    if env(name, environ):
+        raise ConfigurationError(f"{name} comes from the environment: prepend the new key "
+                                 "there ('id:base64url,' + the current value)")
+    path = instance_dir / "secrets.json"
+    values = generated_secrets(instance_dir)
+    keyring = parse_keyring(values[name], name)
+    prefix = _KEY_PREFIX[name]
+    numbers = [int(k[len(prefix):]) for k in keyring
+               if k.startswith(prefix) and k[len(prefix):].isdigit()]
+    key_id = f"{prefix}{max(numbers, default=0) + 1}"
+    values[name] = f"{key_id}:{_new_key()}," + values[name]
+    _write_secrets(path, values)
+    return key_id
+
+
+def _write_secrets(path: Path, values: dict) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secrets-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(values, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from licensing import errors
+from licensing.accounts import AccountDirectory
 from licensing.codes import generate_code
 from licensing.models import (LICENSE_KINDS, STAFF_ROLES, Account, ActivationCode, License,
                               Product, Staff)
@@ -15,11 +16,6 @@ from licensing.passwords import PasswordService
 from licensing.types import utcnow
 from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
-
-
-def normalize_email(email: str) -> str:
-    """The form of an email address its blind index is computed on."""
-    return email.strip().lower()
 
 
 class AdminService:
@@ -50,11 +46,10 @@ class AdminService:
         """A new Customer Area account; the email goes to the vault and its blind index."""
         if self._exists(sa.select(Account.id).where(Account.username == username)):
             raise errors.Conflict(f"Account {username!r} already exists.")
-        index = self._pseudonyms.pseudonym(domains.EMAIL, normalize_email(email))
         account = Account(username=username, password_hash=self._passwords.hash(password),
-                          email=email, email_index=index.value,
-                          email_index_version=index.key_version, name=name, company=company,
+                          name=name, company=company,
                           country=country.upper() if country else None)
+        AccountDirectory(self._session, self._pseudonyms).set_email(account, email)
         self._session.add(account)
         self._session.flush()
         return account

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-from privacy.vault import EXTENSION as VAULT_EXTENSION
-from privacy.vault import Vault
 
 
 def _engine_options(url: str, config: dict) -> dict:
@@ -47,6 +43,9 @@ def _sqlite_serialises_writers(engine: sa.Engine) -> None:
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
         dbapi_connection.execute("PRAGMA busy_timeout=15000")
+        # Deleted and overwritten rows are zeroed, not left in free space: an erasure
+        # must not survive in the file (the WAL is emptied after erasures and purges).
+        dbapi_connection.execute("PRAGMA secure_delete=ON")
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection):
@@ -55,22 +54,26 @@ def _sqlite_serialises_writers(engine: sa.Engine) -> None:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Tessera application; CONFIG overrides the environment's settings."""
-    from licensing import cli, http, offline, ops, support, views, wiring
+    import privacy.cli
+    import privacy.views
+    import privacy.wiring
+    from licensing import (cli, http, keys_cli, offline, ops, personal_data, staff, support,
+                           views, wiring)
     from licensing.extensions import db, migrate
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides=config))
     _configure_engines(app)
-    logging.getLogger("tessera").setLevel(logging.INFO)
     if app.config["TESSERA_TRUSTED_PROXIES"] > 0:
         hops = app.config["TESSERA_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    app.extensions[VAULT_EXTENSION] = Vault(app.config["TESSERA_VAULT_KEYS"])
+    privacy_parts = privacy.wiring.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     api = http.TesseraApi(app)
     wiring.init_app(app)
+    personal_data.register(privacy_parts.providers, privacy_parts.pseudonymizer)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
@@ -79,8 +82,11 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(offline.blp)
     api.register_blueprint(support.blp)
     api.register_blueprint(ops.blp)
+    privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)
     cli.init_app(app)
+    keys_cli.init_app(app)
+    privacy.cli.init_app(app)
     return app
 
 

@@ -1,8 +1,8 @@
 """Domain errors of the licensing package, one per API error code."""
 
-from privacy.errors import ServiceError, Unavailable, ValidationFailed
+from privacy.errors import NotFound, ServiceError, Unavailable, ValidationFailed
 
-__all__ = ["ServiceError", "Unavailable", "ValidationFailed"]
+__all__ = ["NotFound", "ServiceError", "Unavailable", "ValidationFailed"]
 
 
 class MalformedJson(ServiceError):
@@ -49,10 +49,6 @@ class AccountRestricted(ServiceError):
 
 class NoLicenseForProduct(ServiceError):
     code, status, message = "NO_LICENSE_FOR_PRODUCT", 404, "No license for this product."
-
-
-class NotFound(ServiceError):
-    code, status, message = "NOT_FOUND", 404, "Not found."
 
 
 class SeatLimitReached(ServiceError):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import fields
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -16,8 +17,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from licensing import errors
 from licensing.extensions import db
 from licensing.schemas import ApiErrorSchema
+from privacy.schemas import load, text_values
+
+__all__ = ["load", "json_body", "error_response", "init_app", "TesseraApi"]
 
 log = logging.getLogger("tessera.http")
+request_log = logging.getLogger("tessera.http.request")
 
 MAX_DEPTH = 32
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -59,24 +64,11 @@ def _depth_exceeds(value, limit: int) -> bool:
     return False
 
 
-def _strings(value):
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def _is_unicode_text(value) -> bool:
     # json.loads accepts escaped lone surrogates ("\ud800"), which no UTF-8
     # text can hold and no database driver can encode.
     try:
-        for text in _strings(value):
+        for text in text_values(value):
             text.encode("utf-8")
     except UnicodeEncodeError:
         return False
@@ -114,20 +106,6 @@ def json_body(*, optional: bool = False) -> dict:
     if not _is_unicode_text(value):
         raise errors.MalformedJson("The body is not valid UTF-8 text.")
     return value
-
-
-def load(schema: Schema, data: dict) -> dict:
-    """Validate DATA with SCHEMA; unknown fields are refused, and so is NUL in any text."""
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
-    with_nul = [key for key, item in data.items() if any("\x00" in s for s in _strings(item))]
-    if with_nul:
-        raise errors.ValidationFailed(errors={key: ["Text may not contain NUL characters."]
-                                              for key in with_nul})
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise errors.ValidationFailed(errors=messages) from exc
 
 
 def error_response(error: errors.ServiceError):
@@ -180,6 +158,7 @@ def _on_unexpected(error: Exception):
 
 
 def _assign_request_id():
+    g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     valid = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
     g.request_id = incoming if valid else secrets.token_hex(12)
@@ -191,7 +170,17 @@ def _refuse_nul_in_path():
         raise errors.NotFound()
 
 
+def _log_request(response) -> None:
+    # The route's pattern, not the path: paths carry ids, and unknown paths anything.
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    request_log.info("%s %s %s %.1fms", request.method, rule, response.status_code, elapsed,
+                     extra={"method": request.method, "route": rule,
+                            "status": response.status_code, "duration_ms": round(elapsed, 1)})
+
+
 def _stamp_response(response):
+    _log_request(response)
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Nothing this service answers may load resources, be framed, or leak its URL onward.

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-
-class ApiErrorSchema(Schema):
-    """The one error body."""
-
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(required=True)
+# The error body is shared with privacy's endpoints: one schema, one OpenAPI component.
+from privacy.schemas import ApiErrorSchema  # noqa: F401
 
 
 class DeviceFields(Schema):
@@ -71,6 +66,10 @@ class RefreshInputSchema(Schema):
     """POST /v1/activations/{id}/refresh."""
 
     client_time = fields.DateTime(format="iso")
+    # Optional (added after v1): when sent, it must be the activation's device, and a seat
+    # pseudonymised under an older key moves to the current one.
+    fingerprint = fields.String(validate=validate.Length(16, 512), load_only=True, metadata={
+        "description": "the device ID as at activation; optional, checked when present"})
 
 
 class LicenseOutputSchema(Schema):

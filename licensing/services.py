@@ -24,7 +24,9 @@ from licensing.models import Account, ActivationCode, License, Product, Seat
 from licensing.passwords import PasswordService
 from licensing.types import utcnow
 from privacy import pseudonym as domains
-from privacy.pseudonym import Pseudonymizer
+from privacy.geo import Location
+from privacy.pseudonym import Pseudonym, Pseudonymizer
+from privacy.purposes import LICENSE_ACTIVATION, LICENSE_REFRESH, processes
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=None)
 
@@ -38,6 +40,7 @@ class DeviceClaim:
     proof: VerifiedProof
     device_name: str | None = None
     platform: str | None = None
+    location: Location = Location()
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,12 @@ def license_state(license: License, now: datetime) -> str | None:
     if now < license.starts_at:
         return "expired"  # not valid yet: the contract has no separate code
     return None
+
+
+def location_columns(location: Location, now: datetime) -> dict:
+    """The seat columns keeping where its latest request came from: country, truncated prefix."""
+    return {"country": location.country, "ip_prefix": location.ip_prefix,
+            "ip_prefix_at": now if location.ip_prefix is not None else None}
 
 
 def _raise_for_state(state: str) -> None:
@@ -92,7 +101,8 @@ def _seat_query(lock: bool) -> sa.Select:
 
 _SEATS = Seat.__table__
 _TOUCH_SEAT = (sa.update(_SEATS).where(_SEATS.c.id == sa.bindparam("seat_id"))
-               .values(last_refresh_at=sa.bindparam("now", type_=_SEATS.c.last_refresh_at.type)))
+               .values({name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in (
+                   "last_refresh_at", "country", "ip_prefix", "ip_prefix_at")}))
 
 
 class ActivationService:
@@ -109,6 +119,7 @@ class ActivationService:
 
     # -- authentication -------------------------------------------------
 
+    @processes(LICENSE_ACTIVATION)
     def authenticate(self, username: str, password: str) -> Account:
         """The account for USERNAME if PASSWORD is right; same work either way."""
         account = self._session.scalar(sa.select(Account).where(Account.username == username))
@@ -136,6 +147,7 @@ class ActivationService:
 
     # -- activation -----------------------------------------------------
 
+    @processes(LICENSE_ACTIVATION)
     def activate_with_password(self, claim: DeviceClaim, username: str, password: str,
                                *, offline: bool = False) -> ActivationResult:
         """Activate a device for an account's license of the claimed product."""
@@ -148,6 +160,7 @@ class ActivationService:
             raise errors.NoLicenseForProduct()
         return self._bind(claim, licenses, offline)
 
+    @processes(LICENSE_ACTIVATION)
     def activate_with_code(self, claim: DeviceClaim, code: str,
                            *, offline: bool = False) -> ActivationResult:
         """Activate a device on the license an activation code belongs to; spend the code."""
@@ -178,7 +191,8 @@ class ActivationService:
         return self._bind(claim, locked, offline)
 
     def _check_account(self, account: Account) -> None:
-        if account.restricted_at is not None:
+        # An erased account keeps its licenses as bare records: nothing binds to them again.
+        if account.restricted_at is not None or account.erased_at is not None:
             raise errors.AccountRestricted()
 
     def _lock_licenses(self, query) -> list[License]:
@@ -206,6 +220,8 @@ class ActivationService:
             self._rebind(seat, claim)
             license = next(lic for lic in usable if lic.id == seat.license_id)
         seat.last_refresh_at = now
+        for name, value in location_columns(claim.location, now).items():
+            setattr(seat, name, value)
         lease = self._lease(seat, license, claim.product, now, offline)
         return ActivationResult(seat, license, claim.product, used.get(license.id, 0), lease,
                                 created)
@@ -278,13 +294,32 @@ class ActivationService:
         row = self._session.execute(_seat_query(lock), {"seat_id": seat_id}).first()
         if row is None:
             raise errors.NotFound("No such activation.")
-        if row[0].device_jkt != proof.jkt:
+        seat = row[0]
+        # A de-identified seat (released long ago) no longer knows its device: it can
+        # only answer that it was released.
+        if seat.device_jkt is not None and seat.device_jkt != proof.jkt:
             raise errors.InvalidProof("The proof's key is not this activation's key.")
         return row
 
-    def refresh(self, seat_id: str, proof: VerifiedProof) -> ActivationResult:
-        """Issue a new lease for an active seat held by the proof's key."""
+    def _check_fingerprint(self, seat: Seat, fingerprint: str) -> None:
+        if seat.device_pseudonym is None:
+            return
+        stored = Pseudonym(seat.device_pseudonym, seat.device_key_version)
+        if not self._pseudonyms.matches(stored, domains.DEVICE, fingerprint):
+            raise errors.InvalidProof("The fingerprint is not this activation's device.")
+
+    @processes(LICENSE_REFRESH)
+    def refresh(self, seat_id: str, proof: VerifiedProof, location: Location = Location(),
+                fingerprint: str | None = None) -> ActivationResult:
+        """Issue a new lease for an active seat held by the proof's key.
+
+        With FINGERPRINT (optional in the body), the device ID must match the
+        seat's pseudonym, and a seat pseudonymised under an older key moves to
+        the current one.
+        """
         seat, license, product_code, restricted_at, used = self._seat_for_device(seat_id, proof)
+        if fingerprint is not None:
+            self._check_fingerprint(seat, fingerprint)
         if seat.released_at is not None:
             raise errors.ActivationReleased()
         if restricted_at is not None:
@@ -293,16 +328,21 @@ class ActivationService:
         state = license_state(license, now)
         if state is not None:
             _raise_for_state(state)
-        self._touch(seat, now)
+        self._touch(seat, now, location)
+        if fingerprint is not None:
+            self._repseudonymise(seat, fingerprint)  # rare: flushed with the commit
         lease = self._lease(seat, license, product_code, now, seat.offline)
         return ActivationResult(seat, license, product_code, used, lease, False)
 
-    def _touch(self, seat: Seat, now: datetime) -> None:
+    def _touch(self, seat: Seat, now: datetime, location: Location) -> None:
         # One Core UPDATE instead of a unit-of-work flush: on the refresh hot path
         # the flush machinery cost more than the statement it sends.
-        self._session.connection().execute(_TOUCH_SEAT, {"seat_id": seat.id, "now": now})
-        set_committed_value(seat, "last_refresh_at", now)
+        values = {"last_refresh_at": now, **location_columns(location, now)}
+        self._session.connection().execute(_TOUCH_SEAT, {"seat_id": seat.id, **values})
+        for name, value in values.items():
+            set_committed_value(seat, name, value)
 
+    @processes(LICENSE_ACTIVATION)
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:
         """Free the seat held by the proof's key; releasing twice is harmless."""
         seat = self._seat_for_device(seat_id, proof, lock=True)[0]

@@ -18,6 +18,8 @@ from licensing.schemas import (ACTIVATION_REQUEST, ActivationInputSchema, Activa
 from licensing.services import ActivationResult, DeviceClaim
 from licensing.types import rfc3339, utcnow
 from licensing.wiring import activation_service, key_service, rate_limits, replay_cache
+from privacy.geo import Location
+from privacy.wiring import components as privacy_components
 
 blp = Blueprint("desktop", __name__, url_prefix="/v1",
                 description="Desktop protocol: activate, refresh, deactivate, keys.")
@@ -92,6 +94,15 @@ def counting_failures(counter: Counter):
         raise
 
 
+def request_location() -> Location:
+    """Country and truncated prefix of the client; its address goes no further.
+
+    ``remote_addr`` is the peer, or the client named by the trusted proxies'
+    X-Forwarded-For once ProxyFix has applied TESSERA_TRUSTED_PROXIES hops.
+    """
+    return privacy_components().locator.locate(request.remote_addr, request.headers)
+
+
 def answer_for(result: ActivationResult) -> dict:
     license = result.license
     return {
@@ -117,7 +128,8 @@ def activate():
     proof = require_proof()
     data = load(_ACTIVATION_INPUT, body)
     claim = DeviceClaim(product=data["product"], fingerprint=data["fingerprint"], proof=proof,
-                        device_name=data.get("device_name"), platform=data.get("platform"))
+                        device_name=data.get("device_name"), platform=data.get("platform"),
+                        location=request_location())
     failures = limit_credential_attempt(data)
     service = activation_service()
     with counting_failures(failures):
@@ -138,8 +150,9 @@ def refresh(activation_id: str):
     """Issue a new lease for an active activation."""
     body = json_body(optional=True)
     proof = require_proof()
-    load(_REFRESH_INPUT, body)
-    result = activation_service().refresh(activation_id, proof)
+    data = load(_REFRESH_INPUT, body)
+    result = activation_service().refresh(activation_id, proof, request_location(),
+                                          data.get("fingerprint"))
     answer = answer_for(result)
     db.session.commit()
     return answer

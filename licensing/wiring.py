@@ -16,6 +16,7 @@ from licensing.ratelimit import RateLimitService
 from licensing.ratelimit import init_app as init_rate_limits
 from licensing.services import ActivationService
 from privacy.pseudonym import Pseudonymizer
+from privacy.wiring import EXTENSION as PRIVACY_EXTENSION
 
 EXTENSION = "tessera"
 
@@ -40,7 +41,7 @@ def init_app(app: Flask) -> Components:
         redis_client = redis.Redis.from_url(app.config["TESSERA_REDIS_URL"],
                                             socket_timeout=2, socket_connect_timeout=2)
     components = Components(
-        pseudonymizer=Pseudonymizer(app.config["TESSERA_PSEUDONYM_KEYS"]),
+        pseudonymizer=app.extensions[PRIVACY_EXTENSION].pseudonymizer,
         passwords=PasswordService(**app.config["TESSERA_PASSWORD_HASH"]),
         signers=SignerCache(app.config["TESSERA_KEY_CACHE_SECONDS"]),
         redis=redis_client,

@@ -26,3 +26,7 @@ class ValidationFailed(ServiceError):
 
 class Unavailable(ServiceError):
     code, status, message = "UNAVAILABLE", 503, "The service is unavailable; try again."
+
+
+class NotFound(ServiceError):
+    code, status, message = "NOT_FOUND", 404, "Not found."

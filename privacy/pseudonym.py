@@ -52,9 +52,23 @@ class Pseudonymizer:
 
     def candidates(self, domain: str, value: str) -> list[Pseudonym]:
         """Every pseudonym VALUE may be stored under, current key first."""
-        versions = [self.current_version] + sorted(
+        return [Pseudonym(self._digest(v, domain, value), v) for v in self.versions]
+
+    @property
+    def versions(self) -> list[int]:
+        """Every configured key version, the current one first."""
+        return [self.current_version] + sorted(
             (v for v in self._keys if v != self.current_version), reverse=True)
-        return [Pseudonym(self._digest(v, domain, value), v) for v in versions]
+
+    def has_version(self, version: int) -> bool:
+        """Whether the keyring still holds key VERSION."""
+        return version in self._keys
+
+    def under(self, version: int, domain: str, value: str) -> Pseudonym | None:
+        """VALUE's pseudonym under key VERSION, or None if that key is gone."""
+        if version not in self._keys:
+            return None
+        return Pseudonym(self._digest(version, domain, value), version)
 
     def matches(self, stored: Pseudonym, domain: str, value: str) -> bool:
         """Compare in constant time whether STORED is VALUE's pseudonym."""

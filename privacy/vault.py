@@ -63,6 +63,11 @@ class Vault:
         except InvalidTag as exc:
             raise VaultError("ciphertext failed authentication") from exc
 
+    @property
+    def key_ids(self) -> list[str]:
+        """Every configured key id, the current one first."""
+        return list(self._ciphers)
+
     def key_id_of(self, ciphertext: str) -> str:
         """Return the id of the key that sealed CIPHERTEXT."""
         return ciphertext.partition("$")[0]
@@ -92,3 +97,92 @@ class EncryptedText(sa.types.TypeDecorator):
         if value is None:
             return None
         return current_vault().decrypt(value, self.label)
+
+
+def encrypted_columns(metadata: sa.MetaData) -> dict[sa.Table, list[sa.Column]]:
+    """Every table with vault-encrypted columns, and those columns."""
+    found: dict[sa.Table, list[sa.Column]] = {}
+    for table in metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, EncryptedText)]
+        if columns:
+            found[table] = columns
+    return found
+
+
+class VaultRotation:
+    """Re-encrypt every vault field sealed by an older key under the current one.
+
+    Reads and writes the stored ciphertext directly (never through the column
+    type), walks each table in primary-key order a batch at a time, and
+    writes a row back only if it still holds what was read, so a concurrent
+    update is never overwritten with stale data.
+    """
+
+    def __init__(self, session, vault: Vault, metadata: sa.MetaData):
+        self._session = session
+        self._vault = vault
+        self._tables = encrypted_columns(metadata)
+
+    @property
+    def tables(self) -> list[sa.Table]:
+        return list(self._tables)
+
+    def _raw(self, column: sa.Column):
+        return sa.type_coerce(column, sa.Text())
+
+    def _stale(self, table: sa.Table):
+        prefix = f"{self._vault.current_key_id}$"
+        return sa.or_(*(sa.and_(column.isnot(None),
+                                sa.not_(self._raw(column).startswith(prefix, autoescape=True)))
+                        for column in self._tables[table]))
+
+    def count(self, table: sa.Table) -> int:
+        """Rows of TABLE holding at least one field under an older key."""
+        return self._session.scalar(
+            sa.select(sa.func.count()).select_from(table).where(self._stale(table)))
+
+    def batches(self, table: sa.Table, batch_size: int = 500):
+        """Re-encrypt TABLE a batch at a time, yielding rows done; commit after each yield."""
+        key = next(iter(table.primary_key.columns))
+        columns = self._tables[table]
+        last = None
+        while True:
+            query = (sa.select(key, *(self._raw(c).label(c.name) for c in columns))
+                     .where(self._stale(table)).order_by(key).limit(batch_size))
+            if last is not None:
+                query = query.where(key > last)
+            rows = self._session.execute(query).all()
+            for row in rows:
+                self._reseal(table, key, columns, row)
+            if rows:
+                last = rows[-1][0]
+            yield len(rows)
+            if len(rows) < batch_size:
+                return
+
+    def _reseal(self, table, key, columns, row) -> None:
+        for column in columns:
+            sealed = getattr(row, column.name)
+            if sealed is None or self._vault.key_id_of(sealed) == self._vault.current_key_id:
+                continue
+            label = column.type.label
+            fresh = self._vault.encrypt(self._vault.decrypt(sealed, label), label)
+            self._session.execute(
+                sa.update(table).where(key == row[0], self._raw(column) == sealed)
+                .values({column.name: sa.literal(fresh, sa.Text())}))
+
+    def usage(self, known_key_ids: list[str]) -> dict[str, dict[str, int]]:
+        """For each table.column: how many values each key sealed ("other": none configured)."""
+        usage: dict[str, dict[str, int]] = {}
+        for table, columns in self._tables.items():
+            for column in columns:
+                raw = self._raw(column)
+                counts = {key_id: self._session.scalar(
+                    sa.select(sa.func.count()).select_from(table)
+                    .where(raw.startswith(f"{key_id}$", autoescape=True)))
+                    for key_id in known_key_ids}
+                total = self._session.scalar(
+                    sa.select(sa.func.count()).select_from(table).where(column.isnot(None)))
+                counts["other"] = total - sum(counts.values())
+                usage[f"{table.name}.{column.name}"] = counts
+        return usage

@@ -1,0 +1,38 @@
+"""Scrub identifiers and secrets out of free text before it is logged or stored.
+
+A second line of defence: the code never puts raw identifiers into log
+messages, but free text from people (an access reason) and text from
+libraries (a dev-server access line with the client address) can carry them.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[redacted]"
+
+_PATTERNS = [
+    # JWS/JWT compact tokens (leases, proofs).
+    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+    # Staff bearer tokens and any Authorization value.
+    r"\btss_[A-Za-z0-9_-]{8,}",
+    r"\b(?:bearer|dpop)\s+[A-Za-z0-9._~+/=-]{8,}",
+    # Email addresses.
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
+    # Activation codes: Crockford base32 in groups of five, or run together.
+    r"\b[0-9A-Za-z]{5}(?:[- ][0-9A-Za-z]{5}){4,}\b",
+    r"\b[0-9A-Za-z]{26,}\b",
+    # IPv6 (full form, or compressed with ::) and IPv4 addresses.
+    r"\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b",
+    r"(?<![0-9a-z:])(?:(?:[0-9a-f]{1,4}:){1,6}|:):(?:[0-9a-f]{1,4}:)*"
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{1,4})?(?![0-9a-z:.])",
+    r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    # key=value pairs whose value is a secret.
+    r"\b(?:password|passwd|secret|token|fingerprint)\b\s*[=:]\s*\S+",
+]
+_SCRUB = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS), re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """TEXT with addresses, emails, tokens and codes replaced by [redacted]."""
+    return _SCRUB.sub(REDACTED, text)

@@ -1,0 +1,118 @@
+"""Schemas of the privacy endpoints, and the error body every package shares (edge only)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from privacy.errors import ValidationFailed
+
+
+def text_values(value):
+    """Every string inside VALUE (keys included), however deeply nested."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def load(schema: Schema, data: dict) -> dict:
+    """Validate DATA with SCHEMA; unknown fields are refused, and so is NUL in any text."""
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
+    with_nul = [key for key, item in data.items() if any("\x00" in s for s in text_values(item))]
+    if with_nul:
+        raise ValidationFailed(errors={key: ["Text may not contain NUL characters."]
+                                       for key in with_nul})
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise ValidationFailed(errors=messages) from exc
+
+
+class ApiErrorSchema(Schema):
+    """The one error body."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(required=True)
+
+
+class DescribedSchema(Schema):
+    key = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+class RetentionPeriodSchema(Schema):
+    key = fields.String(required=True)
+    applies_to = fields.String(required=True)
+    days = fields.Integer(required=True, allow_none=True)
+    after = fields.String(required=True)
+    action = fields.String(required=True)
+    enforced_by_purge = fields.Boolean(required=True)
+
+
+class RetentionSchema(Schema):
+    summary = fields.String(required=True)
+    periods = fields.List(fields.Nested(RetentionPeriodSchema), required=True)
+
+
+class PurposeSchema(Schema):
+    """One purpose of processing."""
+
+    key = fields.String(required=True)
+    description = fields.String(required=True)
+    lawful_basis = fields.String(required=True)
+    lawful_basis_text = fields.String(required=True)
+    data_categories = fields.List(fields.Nested(DescribedSchema), required=True)
+    data_subjects = fields.List(fields.Nested(DescribedSchema), required=True)
+    retention = fields.Nested(RetentionSchema, required=True)
+    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
+    policy_clause = fields.String(required=True)
+    stored_in = fields.List(fields.String(), required=True)
+
+
+class ControllerSchema(Schema):
+    name = fields.String(required=True)
+    contact = fields.String(required=True)
+
+
+class RopaSchema(Schema):
+    """GET /v1/privacy/ropa: the record of processing activities (GDPR Art 30)."""
+
+    controller = fields.Nested(ControllerSchema, required=True)
+    purposes = fields.List(fields.Nested(PurposeSchema), required=True)
+    transfers = fields.String(required=True)
+    security_measures = fields.List(fields.String(), required=True)
+
+
+class AccessLogQuerySchema(Schema):
+    """GET /v1/privacy/access-log query."""
+
+    subject = fields.String(required=True, validate=validate.Length(1, 320), metadata={
+        "description": "username, account id, email, or a subject pseudonym (64 hex)"})
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class AccessLogEntrySchema(Schema):
+    """One recorded read of the subject's data."""
+
+    occurred_at = fields.String(required=True)
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    purpose = fields.String(required=True)
+    action = fields.String(required=True)
+    reason = fields.String(required=True)
+    request_id = fields.String(allow_none=True)
+
+
+class AccessLogSchema(Schema):
+    """GET /v1/privacy/access-log: who read this subject's data, newest first."""
+
+    subject = fields.String(required=True, metadata={"description": "the subject's pseudonym"})
+    entries = fields.List(fields.Nested(AccessLogEntrySchema), required=True)

@@ -1,0 +1,179 @@
+"""`flask privacy purge`: exactly the expired rows go, the dry run agrees, twice is a no-op."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import POSTGRES_URL
+from live import ROOT, server_env
+from licensing.extensions import db
+from licensing.models import ActivationCode, Seat, SpentProof, Staff
+from privacy.models import AccessLogEntry
+from privacy.retention import LOCK_NAME, RetentionRule, RetentionService, _lock_key
+from privacy_support import days_ago, invoke_json
+
+EXPECTED = {
+    "license.refresh": {"seats.ip_prefix": 2},
+    "license.activation": {"seats.released": 2, "activation_codes.expired": 2},
+    "license.compliance": {"seats.history": 1},
+    "support": {"access_log.expired": 1},
+    "staff.access": {"staff.disabled": 1},
+    "housekeeping": {"spent_proofs.expired": 1},
+}
+
+
+def _seat(license_id, name, *, released=None, prefix_age=None):
+    return Seat(id=f"act_{name}", license_id=license_id, device_pseudonym=f"{name:0<64}"[:64],
+                device_key_version=1, device_jkt=f"jkt-{name}", device_public_key=f"x-{name}",
+                device_name=f"laptop {name}", platform="linux", activated_at=days_ago(900),
+                released_at=days_ago(released) if released is not None else None,
+                release_reason="deactivated" if released is not None else None,
+                country="BE", ip_prefix="81.2.69.0/24" if prefix_age is not None else None,
+                ip_prefix_at=days_ago(prefix_age) if prefix_age is not None else None)
+
+
+@pytest.fixture
+def seeded(app, world):
+    license_id = world.setup(seats=10)
+    with app.app_context():
+        db.session.add_all([
+            _seat(license_id, "live", prefix_age=5),
+            _seat(license_id, "oldprefix", prefix_age=40),
+            _seat(license_id, "recentrelease", released=10, prefix_age=12),
+            _seat(license_id, "oldrelease", released=100, prefix_age=100),
+            _seat(license_id, "ancient", released=800),
+        ])
+        db.session.flush()
+        db.session.add_all([
+            ActivationCode(license_id=license_id, code_hmac="a" * 64, key_version=1,
+                           expires_at=days_ago(-30)),
+            ActivationCode(license_id=license_id, code_hmac="b" * 64, key_version=1,
+                           expires_at=days_ago(1)),
+            ActivationCode(license_id=license_id, code_hmac="c" * 64, key_version=1,
+                           expires_at=days_ago(2), redeemed_at=days_ago(3),
+                           seat_id="act_ancient"),
+            *(AccessLogEntry(occurred_at=days_ago(age), actor="staff:1", actor_role="support",
+                             subject_pseudonym="f" * 64, subject_key_version=1,
+                             purpose="support", action="account.lookup", reason="TICKET-1")
+              for age in (10, 400)),
+            Staff(name="Gone", role="support", token_hmac="d" * 64, key_version=1,
+                  disabled_at=days_ago(400)),
+            Staff(name="Leaving", role="support", token_hmac="e" * 64, key_version=1,
+                  disabled_at=days_ago(10)),
+            SpentProof(jti_hash="1" * 64, expires_at=days_ago(1 / 24)),
+            SpentProof(jti_hash="2" * 64, expires_at=days_ago(-1 / 24)),
+        ])
+        db.session.commit()
+    return license_id
+
+
+def _rows(summary: dict) -> dict:
+    return {purpose: {rule: entry["rows"] for rule, entry in rules.items()}
+            for purpose, rules in summary["purposes"].items()}
+
+
+def _state(app) -> dict:
+    with app.app_context():
+        seats = {s.id: s for s in db.session.scalars(sa.select(Seat))}
+        return {
+            "seats": {sid: (s.device_jkt is not None, s.ip_prefix) for sid, s in seats.items()},
+            "codes": sorted(c.code_hmac[0] for c in db.session.scalars(sa.select(ActivationCode))),
+            "log": db.session.scalar(sa.select(sa.func.count(AccessLogEntry.id))),
+            "staff": sorted(s.name for s in db.session.scalars(sa.select(Staff))),
+            "proofs": sorted(p.jti_hash[0] for p in db.session.scalars(sa.select(SpentProof))),
+        }
+
+
+def test_purge_removes_exactly_the_expired_rows(app, runner, seeded):
+    before = _state(app)
+    dry = invoke_json(runner, "privacy", "purge")
+    assert dry["committed"] is False
+    assert _rows(dry) == EXPECTED
+    assert _state(app) == before, "a dry run changes nothing"
+
+    done = invoke_json(runner, "privacy", "purge", "--commit", "--batch-size", "1")
+    assert done["committed"] is True
+    assert _rows(done) == EXPECTED, "the dry run showed the same counts"
+    assert done["total"] == sum(n for rules in EXPECTED.values() for n in rules.values())
+    assert _state(app) == {
+        "seats": {"act_live": (True, "81.2.69.0/24"), "act_oldprefix": (True, None),
+                  "act_recentrelease": (True, "81.2.69.0/24"), "act_oldrelease": (False, None)},
+        "codes": ["a"],
+        "log": 1,
+        "staff": ["Leaving"],
+        "proofs": ["2"],
+    }
+    with app.app_context():
+        husk = db.session.get(Seat, "act_oldrelease")
+        assert (husk.device_pseudonym, husk.device_name, husk.platform, husk.country) == (
+            None, None, None, None)
+        assert husk.license_id == seeded and husk.released_at is not None
+
+    again = invoke_json(runner, "privacy", "purge", "--commit")
+    assert again["total"] == 0
+
+
+def test_purge_text_output_and_progress(runner, seeded):
+    dry = runner.invoke(args=["privacy", "purge"])
+    assert dry.exit_code == 0
+    assert "dry run" in dry.stdout and "seats.released: 2 row(s) de-identify" in dry.stdout
+    done = runner.invoke(args=["privacy", "purge", "--commit"])
+    assert done.exit_code == 0 and "purged:" in done.stdout
+    assert "seats.history" in done.stderr  # the progress bar's label, on stderr
+
+
+def test_concurrent_purges_remove_each_row_once(app, seeded):
+    env = server_env({"default": app.config["SQLALCHEMY_DATABASE_URI"],
+                      "compliance": app.config["SQLALCHEMY_BINDS"]["compliance"]["url"]},
+                     Path(app.config["TESSERA_INSTANCE_DIR"]))
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "privacy", "purge", "--commit",
+               "--json", "--batch-size", "1"]
+    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    totals = [json.loads(out)["total"] for code, out, _ in outcomes if code == 0]
+    refused = [err for code, _, err in outcomes if code != 0]
+    assert totals, refused
+    # SQLite: both run, batch by batch; PostgreSQL: the advisory lock may turn one away.
+    assert all("another purge is running" in err for err in refused), refused
+    assert sum(totals) == sum(n for rules in EXPECTED.values() for n in rules.values())
+    assert _state(app)["codes"] == ["a"] and _state(app)["log"] == 1
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="advisory locks are PostgreSQL's")
+def test_purge_refuses_while_another_holds_the_lock(app, runner, seeded):
+    with app.app_context():
+        with db.engine.connect() as other:
+            assert other.scalar(sa.select(sa.func.pg_try_advisory_lock(_lock_key(LOCK_NAME))))
+            result = runner.invoke(args=["privacy", "purge", "--commit"])
+            other.scalar(sa.select(sa.func.pg_advisory_unlock(_lock_key(LOCK_NAME))))
+            other.commit()
+    assert result.exit_code == 1
+    assert "another purge is running" in result.stderr
+    assert invoke_json(runner, "privacy", "purge", "--commit")["total"] > 0
+
+
+def test_each_row_is_visited_once_even_if_the_action_leaves_it_matching(app, seeded):
+    seats = Seat.__table__
+    marking = RetentionRule("seats.marking", seats, lambda cutoff: seats.c.activated_at < cutoff,
+                            days=1, clear={"platform": "x"})
+    with app.app_context():
+        service = RetentionService(db.session, [marking])
+        assert list(service.batches(marking, batch_size=2)) == [2, 2, 1]
+        db.session.rollback()
+
+
+def test_rules_must_match_their_purpose_period():
+    seats = Seat.__table__
+    with pytest.raises(ValueError):
+        RetentionRule("x", seats, lambda c: seats.c.released_at < c)  # no purpose, no days
+    rule = RetentionRule("x", seats, lambda c: seats.c.released_at < c,
+                         purpose="license.refresh", period="ip_prefix")  # delete vs de-identify
+    with pytest.raises(ValueError):
+        RetentionService(None, [rule])
