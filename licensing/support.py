@@ -9,8 +9,9 @@ from licensing import errors
 from licensing.extensions import db
 from licensing.models import Seat
 from licensing.openapi import error_responses
-from licensing.staff import access_reason, require_role
+from licensing.staff import access_reason, record_access, require_role
 from licensing.types import rfc3339, utcnow
+from privacy.purposes import SUPPORT
 
 blp = Blueprint("support", __name__, url_prefix="/v1/support",
                 description="Support staff (bearer staff token, role support).")
@@ -49,8 +50,9 @@ def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
 @require_role("support")
 def release(activation_id: str):
     """Release an activation's seat (idempotent), e.g. for a lost or air-gapped device."""
-    access_reason()
+    reason = access_reason()
     seat = release_seat(db.session, activation_id, "support")
+    record_access(SUPPORT, reason, seat.license.account_id, "support.activation.release")
     answer = {"activation_id": seat.id, "released_at": rfc3339(seat.released_at)}
     db.session.commit()
     return answer

@@ -11,6 +11,7 @@ from privacy.audit import Access, Actor
 from privacy.models import AccessLogEntry
 from privacy.wiring import audit_service
 from privacy_support import staff_token
+from support import Device
 
 
 def _lookup(app, email: str, reason: str = "TICKET-42 customer called"):
@@ -86,3 +87,18 @@ def test_an_erased_subject_is_still_found_by_pseudonym(app, client, runner, worl
     answer = client.get(f"/v1/privacy/access-log?subject={pseudonym}", headers=headers)
     assert [e["action"] for e in answer.json["entries"]] == ["privacy.erase", "account.lookup"]
 
+
+def test_a_support_release_is_recorded_with_its_reason(app, client, world):
+    world.setup()
+    activation_id = Device().activate(client, **world.credentials()).json["activation_id"]
+    token = staff_token(app, "support", name="Sam")
+    released = client.post(f"/v1/support/activations/{activation_id}/release", headers={
+        "Authorization": f"Bearer {token}", "X-Access-Reason": "TICKET-9 Alice lost her laptop"})
+    assert released.status_code == 200
+    with app.app_context():
+        (entry,) = db.session.scalars(sa.select(AccessLogEntry)).all()
+        assert (entry.actor_role, entry.purpose, entry.action) == (
+            "support", "support", "support.activation.release")
+        assert entry.actor.startswith("staff:")
+        # The subject's own name is scrubbed from the free text.
+        assert entry.reason == "TICKET-9 [redacted] lost her laptop"
