@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from licensing import errors
 from licensing.admin import AdminService
 from licensing.extensions import db
 from licensing.models import Account, License, Product
 from licensing.types import rfc3339, utcnow
 from licensing.wiring import components, key_service
+from privacy.cli import json_option, run
 
 admin = AppGroup("admin", help="Create products, accounts, licenses, codes and staff.")
 keys = AppGroup("keys", help="Manage lease-signing keys.")
 DEMO_PRODUCT = "numflo"
 DEMO_USERNAME = "demo"
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print one JSON object on one line.")
 
 
 def _admin() -> AdminService:
@@ -38,17 +35,6 @@ def report(as_json: bool, payload: dict, message: str) -> None:
         click.echo(json.dumps(payload, separators=(",", ":")))
     else:
         click.echo(message)
-
-
-def run(action):
-    """Run ACTION, turning a domain error into a message on stderr and exit 1."""
-    try:
-        return action()
-    except errors.ServiceError as exc:
-        db.session.rollback()
-        detail = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.errors.items())
-        click.echo(f"error: {exc.message}{' (' + detail + ')' if detail else ''}", err=True)
-        sys.exit(1)
 
 
 @admin.command("create-product")
