@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 
 from conftest import World
-from licensing import create_app
-from licensing.extensions import db
 
 FIGURES: dict[str, object] = {}
 CANARIES: set[str] = {World.password}
@@ -91,24 +89,6 @@ def canary():
 def figures() -> dict[str, object]:
     """Name -> value of what the suite measured (examples, rounds, codes seen)."""
     return FIGURES
-
-
-@pytest.fixture
-def build_app(app_config):
-    """create_app on the test's config; every pooled connection closed afterwards."""
-    built = []
-
-    def build(**overrides):
-        application = create_app({**app_config, **overrides})
-        built.append(application)
-        return application
-
-    yield build
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
 
 
 def pytest_terminal_summary(terminalreporter):

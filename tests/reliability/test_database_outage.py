@@ -186,8 +186,8 @@ def _hold_license_lock(app, license_id: str, held: threading.Event, release: thr
     {"TESSERA_LOCK_TIMEOUT_MS": 300, "TESSERA_STATEMENT_TIMEOUT_MS": 5000},
     {"TESSERA_LOCK_TIMEOUT_MS": 10000, "TESSERA_STATEMENT_TIMEOUT_MS": 300},
 ], ids=["lock_timeout", "statement_timeout"])
-def test_a_blocked_activation_is_503_within_the_timeout(app, world, build_app, timeouts):
-    blocked_app = build_app(**timeouts)
+def test_a_blocked_activation_is_503_within_the_timeout(app, world, app_factory, timeouts):
+    blocked_app = app_factory(**timeouts)
     with blocked_app.app_context():
         shown = dict(db.session.execute(sa.text(
             "SELECT name, setting FROM pg_settings "
@@ -212,8 +212,8 @@ def test_a_blocked_activation_is_503_within_the_timeout(app, world, build_app, t
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_a_slow_query_is_503(app, build_app):
-    slow_app = build_app(TESSERA_STATEMENT_TIMEOUT_MS=200)
+def test_a_slow_query_is_503(app, app_factory):
+    slow_app = app_factory(TESSERA_STATEMENT_TIMEOUT_MS=200)
 
     @slow_app.route("/slow")
     def slow():

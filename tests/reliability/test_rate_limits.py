@@ -58,7 +58,7 @@ def wrong_password(username: str = "alice") -> dict:
 
 
 @pytest.fixture
-def limits(app_config, app, build_app):
+def limits(app_config, app, app_factory):
     """Extend the config with tight limits before a test builds its own app.
 
     Asking for `app` too empties the tables after the test.
@@ -68,9 +68,9 @@ def limits(app_config, app, build_app):
     return configure
 
 
-def test_each_client_address_has_its_own_budget(app_config, limits, build_app):
+def test_each_client_address_has_its_own_budget(app_config, limits, app_factory):
     limits(address_attempts="5 per minute")
-    app = build_app()
+    app = app_factory()
     client = app.test_client()
     statuses = [attempt(client, wrong_password()).status_code for _ in range(5)]
     assert statuses == [401] * 5
@@ -79,10 +79,10 @@ def test_each_client_address_has_its_own_budget(app_config, limits, build_app):
 
 
 def test_hundred_failures_per_account_per_hour_however_the_address_rotates(
-        app_config, limits, world, build_app, figures):
+        app_config, limits, world, app_factory, figures):
     limits(address_attempts="1000 per minute", account_attempts="1000 per minute")
     app_config["TESSERA_TRUSTED_PROXIES"] = 1
-    app = build_app()
+    app = app_factory()
     world.setup(username="alice")
     world.setup(username="bob")
     client = app.test_client()
@@ -106,9 +106,9 @@ def test_hundred_failures_per_account_per_hour_however_the_address_rotates(
     assert through_proxy(world.credentials("bob"), 103).status_code == 201
 
 
-def test_successes_do_not_count_as_failures(app_config, limits, world, build_app):
+def test_successes_do_not_count_as_failures(app_config, limits, world, app_factory):
     limits(account_failures="3 per hour")
-    app = build_app()
+    app = app_factory()
     world.setup(seats=10)
     client = app.test_client()
     assert [attempt(client, wrong_password()).status_code for _ in range(2)] == [401, 401]
@@ -118,9 +118,9 @@ def test_successes_do_not_count_as_failures(app_config, limits, world, build_app
 
 
 def test_limit_comes_after_validation_and_proof_but_before_credentials(
-        limits, world, build_app):
+        limits, world, app_factory):
     limits(account_failures="1 per hour")
-    app = build_app()
+    app = app_factory()
     world.setup()
     client = app.test_client()
     assert attempt(client, wrong_password()).status_code == 401
@@ -132,9 +132,9 @@ def test_limit_comes_after_validation_and_proof_but_before_credentials(
     assert_limited(attempt(client, world.credentials()), at_most=3600)
 
 
-def test_failed_codes_are_limited_per_address(app_config, limits, world, build_app):
+def test_failed_codes_are_limited_per_address(app_config, limits, world, app_factory):
     limits(code_failures="3 per hour")
-    app = build_app()
+    app = app_factory()
     license_id = world.setup(seats=5)
     code = world.code(license_id)
     client = app.test_client()
@@ -145,9 +145,9 @@ def test_failed_codes_are_limited_per_address(app_config, limits, world, build_a
 
 
 @needs_redis
-def test_redis_counts_are_shared_by_separate_apps(app_config, limits, world, build_app):
+def test_redis_counts_are_shared_by_separate_apps(app_config, limits, world, app_factory):
     limits(storage_uri=REDIS_URL, account_failures="4 per hour")
-    first, second = build_app(), build_app()
+    first, second = app_factory(), app_factory()
     world.setup(username="carol")
     clients = [first.test_client(), second.test_client()]
     statuses = [attempt(clients[n % 2], wrong_password("carol")).status_code for n in range(4)]
@@ -156,9 +156,9 @@ def test_redis_counts_are_shared_by_separate_apps(app_config, limits, world, bui
         assert_limited(attempt(client, world.credentials("carol")), at_most=3600)
 
 
-def test_redis_down_falls_back_to_counting_in_memory(limits, world, caplog, build_app):
+def test_redis_down_falls_back_to_counting_in_memory(limits, world, caplog, app_factory):
     limits(storage_uri=f"redis://127.0.0.1:{free_port()}/0", account_failures="3 per hour")
-    app = build_app()
+    app = app_factory()
     world.setup(seats=5)
     client = app.test_client()
     with caplog.at_level(logging.WARNING, logger="tessera.ratelimit"):
@@ -193,10 +193,10 @@ def test_limits_hold_across_two_live_instances(app, migrated, tmp_path, world):
             assert response.status_code == 429 and "Retry-After" in response.headers
 
 
-def test_replay_cache_in_a_dead_redis_fails_closed_with_503(app, world, build_app, caplog):
+def test_replay_cache_in_a_dead_redis_fails_closed_with_503(app, world, app_factory, caplog):
     """Unlike the limits: a proof that cannot be checked for replay is refused."""
     world.setup()
-    down = build_app(TESSERA_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    down = app_factory(TESSERA_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     with caplog.at_level(logging.WARNING, logger="tessera.http"):
         response = Device().activate(down.test_client(), **world.credentials())
     assert (response.status_code, response.json["code"]) == (503, "UNAVAILABLE")

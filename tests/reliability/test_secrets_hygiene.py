@@ -68,13 +68,13 @@ def _flow_with_canaries(client, world, canary) -> None:
     assert other.activate(client, activation_code=code + "0").status_code in (400, 401)
 
 
-def test_planted_secrets_stay_out_of_the_log(app, client, world, canary, build_app, tmp_path,
+def test_planted_secrets_stay_out_of_the_log(app, client, world, canary, app_factory, tmp_path,
                                              run_log):
     start = run_log.stat().st_size
     _flow_with_canaries(client, world, canary)
     # Failure paths log on purpose: the database gone, the rate-limit store gone.
-    no_database = build_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/db.sqlite3")
-    no_redis = build_app(TESSERA_RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
+    no_database = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/db.sqlite3")
+    no_redis = app_factory(TESSERA_RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
     for broken, status in ((no_database, 503), (no_redis, 401)):
         device = Device(fingerprint=canary("CANARY-FP-" + "7" * 24))
         response = device.activate(broken.test_client(), username="alice",
