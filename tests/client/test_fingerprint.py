@@ -70,12 +70,12 @@ def test_default_fingerprint_uses_the_reader():
 def test_macos_uuid_is_read_from_ioreg_output():
     output = """+-o J314sAP  <class IOPlatformExpertDevice, id 0x100000220>
     {
-      "IOPlatformSerialNumber" = "C02XXXXXXX"
+      "IOPlatformSerialNumber" = "C02ABCDEFG"
       "IOPlatformUUID" = "8A3C1E0B-5D2F-4E67-9B1A-0C2D3E4F5A6B"
     }"""
     assert parse_ioreg_output(output) == "8A3C1E0B-5D2F-4E67-9B1A-0C2D3E4F5A6B"
     with pytest.raises(FingerprintUnavailable):
-        parse_ioreg_output('"IOPlatformSerialNumber" = "C02XXXXXXX"')
+        parse_ioreg_output('"IOPlatformSerialNumber" = "C02ABCDEFG"')
 
 
 @pytest.mark.parametrize(
