@@ -68,9 +68,14 @@ def make_config(database_urls, tmp_path, **extra) -> dict:
 @pytest.fixture(scope="session")
 def migrated(database_urls, tmp_path_factory):
     """Run every migration once, as production would."""
+    return migrate_to_head(database_urls, tmp_path_factory.mktemp("migrate"))
+
+
+def migrate_to_head(database_urls: dict, folder) -> dict:
+    """Upgrade both databases to the newest revision; no connection is left open."""
     from flask_migrate import upgrade
 
-    app = create_app(make_config(database_urls, tmp_path_factory.mktemp("migrate")))
+    app = create_app(make_config(database_urls, folder))
     with app.app_context():
         upgrade()
         db.session.remove()

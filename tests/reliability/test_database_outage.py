@@ -14,9 +14,8 @@ import time
 import pytest
 import requests
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from conftest import POSTGRES_URL, World, make_config
+from conftest import POSTGRES_URL, World, make_config, migrate_to_head
 from licensing import create_app
 from licensing.extensions import db
 from live import live_server, server_env
@@ -77,14 +76,8 @@ def _migrated_cluster(pg, folder) -> dict:
         for name in ("tessera", "tessera_c"):
             connection.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    urls = {"default": pg.url("tessera"), "compliance": pg.url("tessera_c")}
-    app = create_app(make_config(urls, folder))
-    with app.app_context():
-        upgrade()
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
-    return urls
+    return migrate_to_head({"default": pg.url("tessera"), "compliance": pg.url("tessera_c")},
+                           folder)
 
 
 def _write_consistency(app) -> dict:
