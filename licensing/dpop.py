@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -191,16 +192,21 @@ def jti_hash(jti: str, jkt: str) -> str:
     return hashlib.sha256(f"{jkt}:{jti}".encode("utf-8")).hexdigest()
 
 
-def _spend_statement(dialect) -> sa.Insert:
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+
+@functools.cache
+def spend_statement(dialect_name: str) -> sa.Insert:
+    """INSERT a jti hash unless present, returning it when inserted.
+
+    Built once per dialect: constructing the statement cost more than compiling
+    it (which is cached).
+    """
     table = SpentProof.__table__
-    return (dialect.insert(table)
+    return (_DIALECTS[dialect_name].insert(table)
             .values(jti_hash=sa.bindparam("key", type_=table.c.jti_hash.type),
                     expires_at=sa.bindparam("until", type_=table.c.expires_at.type))
             .on_conflict_do_nothing().returning(table.c.jti_hash))
-
-
-# Built once: constructing the statement cost more than compiling it (which is cached).
-_SPEND = {"postgresql": _spend_statement(postgresql), "sqlite": _spend_statement(sqlite)}
 
 
 class DatabaseReplayCache:
@@ -216,7 +222,7 @@ class DatabaseReplayCache:
         # Core on the session's connection: same transaction, without the ORM's
         # per-statement bookkeeping that a table with no mapped objects never needs.
         connection = self._session.connection()
-        inserted = connection.execute(_SPEND[connection.dialect.name],
+        inserted = connection.execute(spend_statement(connection.dialect.name),
                                       {"key": key, "until": expires_at})
         return inserted.first() is not None
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from licensing.models import License, SigningKey
+from licensing.refresh import LicenseTerms
 from licensing.types import utcnow
 
 _RAW = serialization.Encoding.Raw
@@ -145,7 +146,7 @@ class Lease:
     refresh_after: datetime
 
 
-def lease_expiry(license: License, now: datetime, lease_seconds: int) -> datetime:
+def lease_expiry(license: License | LicenseTerms, now: datetime, lease_seconds: int) -> datetime:
     """exp = min(now + lease, license end + grace); no end for perpetual."""
     expires = now + timedelta(seconds=lease_seconds)
     if license.expires_at is not None:
@@ -154,7 +155,7 @@ def lease_expiry(license: License, now: datetime, lease_seconds: int) -> datetim
 
 
 def sign_lease(signer: Signer, *, issuer: str, seat_id: str, product_code: str,
-               license: License, jkt: str, now: datetime, lease_seconds: int) -> Lease:
+               license: License | LicenseTerms, jkt: str, now: datetime, lease_seconds: int) -> Lease:
     """Sign a lease for one seat, bound to the device key thumbprint JKT."""
     issued = now.replace(microsecond=0)
     expires = lease_expiry(license, issued, lease_seconds)

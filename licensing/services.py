@@ -6,15 +6,13 @@ request (or CLI command) commits once at the edge.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import joinedload
 
 from licensing import errors
 from licensing.codes import normalize_code
@@ -22,6 +20,7 @@ from licensing.dpop import VerifiedProof
 from licensing.leases import Lease, Signer, sign_lease
 from licensing.models import Account, ActivationCode, License, Product, Seat
 from licensing.passwords import PasswordService
+from licensing.refresh import LicenseTerms, SeatState, read_and_stamp
 from licensing.types import utcnow
 from privacy import pseudonym as domains
 from privacy.geo import Location
@@ -47,15 +46,15 @@ class DeviceClaim:
 class ActivationResult:
     """A seat, its license, and the lease just issued for it."""
 
-    seat: Seat
-    license: License
+    seat: Seat | SeatState
+    license: License | LicenseTerms
     product_code: str
     seats_used: int
     lease: Lease
     created: bool
 
 
-def license_state(license: License, now: datetime) -> str | None:
+def license_state(license: License | LicenseTerms, now: datetime) -> str | None:
     """Why LICENSE cannot be used now, or None when it can."""
     if license.status in ("revoked", "suspended"):
         return license.status
@@ -78,31 +77,6 @@ def _raise_for_state(state: str) -> None:
 
 def _ends_last_key(license: License) -> datetime:
     return (license.expires_at.replace(tzinfo=None) if license.expires_at else _FAR_FUTURE)
-
-
-@functools.cache
-def _seat_query(lock: bool) -> sa.Select:
-    """A seat by id with its license, product code, account restriction and seats in use.
-
-    Built once: constructing it (an alias, five columns or entities) cost more
-    per refresh than running it.
-    """
-    other = aliased(Seat)
-    used = (sa.select(sa.func.count(other.id))
-            .where(other.license_id == Seat.license_id, other.released_at.is_(None))
-            .correlate(Seat).scalar_subquery())
-    query = (sa.select(Seat, License, Product.code, Account.restricted_at, used)
-             .join(License, Seat.license_id == License.id)
-             .join(Product, License.product_id == Product.id)
-             .join(Account, License.account_id == Account.id)
-             .where(Seat.id == sa.bindparam("seat_id")))
-    return query.with_for_update(of=Seat) if lock else query
-
-
-_SEATS = Seat.__table__
-_TOUCH_SEAT = (sa.update(_SEATS).where(_SEATS.c.id == sa.bindparam("seat_id"))
-               .values({name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in (
-                   "last_refresh_at", "country", "ip_prefix", "ip_prefix_at")}))
 
 
 class ActivationService:
@@ -281,8 +255,8 @@ class ActivationService:
             fresh = self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
             seat.device_pseudonym, seat.device_key_version = fresh.value, fresh.key_version
 
-    def _lease(self, seat: Seat, license: License, product_code: str, now: datetime,
-               offline: bool) -> Lease:
+    def _lease(self, seat: Seat | SeatState, license: License | LicenseTerms, product_code: str,
+               now: datetime, offline: bool) -> Lease:
         seconds = license.offline_lease_seconds if offline else license.lease_seconds
         return sign_lease(self._signer(), issuer=self._issuer, seat_id=seat.id,
                           product_code=product_code, license=license, jkt=seat.device_jkt,
@@ -290,18 +264,7 @@ class ActivationService:
 
     # -- refresh and deactivation ---------------------------------------
 
-    def _seat_for_device(self, seat_id: str, proof: VerifiedProof, *, lock: bool = False):
-        row = self._session.execute(_seat_query(lock), {"seat_id": seat_id}).first()
-        if row is None:
-            raise errors.NotFound("No such activation.")
-        seat = row[0]
-        # A de-identified seat (released long ago) no longer knows its device: it can
-        # only answer that it was released.
-        if seat.device_jkt is not None and seat.device_jkt != proof.jkt:
-            raise errors.InvalidProof("The proof's key is not this activation's key.")
-        return row
-
-    def _check_fingerprint(self, seat: Seat, fingerprint: str) -> None:
+    def _check_fingerprint(self, seat: SeatState, fingerprint: str) -> None:
         if seat.device_pseudonym is None:
             return
         stored = Pseudonym(seat.device_pseudonym, seat.device_key_version)
@@ -310,42 +273,54 @@ class ActivationService:
 
     @processes(LICENSE_REFRESH)
     def refresh(self, seat_id: str, proof: VerifiedProof, location: Location = Location(),
-                fingerprint: str | None = None) -> ActivationResult:
+                fingerprint: str | None = None,
+                spend: tuple[str, datetime] | None = None) -> ActivationResult:
         """Issue a new lease for an active seat held by the proof's key.
 
-        With FINGERPRINT (optional in the body), the device ID must match the
-        seat's pseudonym, and a seat pseudonymised under an older key moves to
-        the current one.
+        SPEND = (jti hash, until) spends the proof's jti in this transaction,
+        in the same statement as the seat is read on PostgreSQL; a replayed
+        proof is refused before anything else. With FINGERPRINT (optional in
+        the body), the device ID must match the seat's pseudonym, and a seat
+        pseudonymised under an older key moves to the current one.
         """
-        seat, license, product_code, restricted_at, used = self._seat_for_device(seat_id, proof)
+        now = self._clock()
+        stamp = {"last_refresh_at": now, **location_columns(location, now)}
+        fresh, found = read_and_stamp(self._session.connection(), seat_id, stamp, spend)
+        if not fresh:
+            raise errors.InvalidProof("This proof has been used before.")
+        if found is None:
+            raise errors.NotFound("No such activation.")
+        seat, license = found.seat, found.license
+        self._check_key(seat, proof)
         if fingerprint is not None:
             self._check_fingerprint(seat, fingerprint)
         if seat.released_at is not None:
             raise errors.ActivationReleased()
-        if restricted_at is not None:
+        if found.restricted_at is not None:
             raise errors.AccountRestricted()
-        now = self._clock()
         state = license_state(license, now)
         if state is not None:
             _raise_for_state(state)
-        self._touch(seat, now, location)
-        if fingerprint is not None:
-            self._repseudonymise(seat, fingerprint)  # rare: flushed with the commit
-        lease = self._lease(seat, license, product_code, now, seat.offline)
-        return ActivationResult(seat, license, product_code, used, lease, False)
+        if fingerprint is not None and seat.device_key_version != self._pseudonyms.current_version:
+            # Rare (after a key rotation): the ORM row, flushed with the commit.
+            self._repseudonymise(self._session.get(Seat, seat.id), fingerprint)
+        lease = self._lease(seat, license, found.product_code, now, seat.offline)
+        return ActivationResult(seat, license, found.product_code, found.seats_used, lease, False)
 
-    def _touch(self, seat: Seat, now: datetime, location: Location) -> None:
-        # One Core UPDATE instead of a unit-of-work flush: on the refresh hot path
-        # the flush machinery cost more than the statement it sends.
-        values = {"last_refresh_at": now, **location_columns(location, now)}
-        self._session.connection().execute(_TOUCH_SEAT, {"seat_id": seat.id, **values})
-        for name, value in values.items():
-            set_committed_value(seat, name, value)
+    @staticmethod
+    def _check_key(seat: Seat | SeatState, proof: VerifiedProof) -> None:
+        # A de-identified seat (released long ago) no longer knows its device: it can
+        # only answer that it was released.
+        if seat.device_jkt is not None and seat.device_jkt != proof.jkt:
+            raise errors.InvalidProof("The proof's key is not this activation's key.")
 
     @processes(LICENSE_ACTIVATION)
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:
         """Free the seat held by the proof's key; releasing twice is harmless."""
-        seat = self._seat_for_device(seat_id, proof, lock=True)[0]
+        seat = self._session.scalar(sa.select(Seat).where(Seat.id == seat_id).with_for_update())
+        if seat is None:
+            raise errors.NotFound("No such activation.")
+        self._check_key(seat, proof)
         if seat.released_at is None:
             seat.released_at = self._clock()
             seat.release_reason = "deactivated"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
-from flask import current_app, g, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
 from licensing import errors
-from licensing.dpop import DatabaseReplayCache, jti_hash, spend_window, verify_proof
+from licensing.dpop import (DatabaseReplayCache, VerifiedProof, jti_hash, spend_window,
+                            verify_proof)
 from licensing.extensions import db
 from licensing.http import json_body, load
 from licensing.openapi import error_responses
@@ -51,22 +54,46 @@ def expected_url() -> str:
     return request.base_url
 
 
-def require_proof():
-    """Verify the request's DPoP proof and spend its jti, whatever happens next."""
+@dataclass(frozen=True)
+class Spend:
+    """A verified proof's jti, to be remembered until its window has passed."""
+
+    key: str
+    until: datetime
+
+
+def verified_proof() -> tuple[VerifiedProof, Spend]:
+    """Verify the request's DPoP proof; its jti still has to be spent."""
     now = utcnow()
     window = current_app.config["TESSERA_DPOP_WINDOW_SECONDS"]
     proof = verify_proof(request.headers.get("DPoP"), request.method, expected_url(), now, window)
+    return proof, Spend(jti_hash(proof.jti, proof.jkt), spend_window(now, window))
+
+
+def spend_after_rollback(spend: Spend) -> None:
+    """Spend the jti again if the request's transaction rolls back.
+
+    A refused proof cannot be replayed either: its jti is spent whatever the outcome.
+    """
+    def spend_again():
+        DatabaseReplayCache(db.session).spend(spend.key, spend.until)
+        db.session.commit()
+    g.after_rollback = spend_again
+
+
+def spend_now(spend: Spend) -> None:
+    """Spend the jti in the replay cache; a proof used before is refused."""
     cache = replay_cache()
-    key, until = jti_hash(proof.jti, proof.jkt), spend_window(now, window)
-    if not cache.spend(key, until):
+    if not cache.spend(spend.key, spend.until):
         raise errors.InvalidProof("This proof has been used before.")
     if cache.transactional:
-        # A failed request rolls its transaction back; spend the jti again so a
-        # refused proof cannot be replayed either.
-        def spend_again():
-            DatabaseReplayCache(db.session).spend(key, until)
-            db.session.commit()
-        g.after_rollback = spend_again
+        spend_after_rollback(spend)
+
+
+def require_proof() -> VerifiedProof:
+    """Verify the request's DPoP proof and spend its jti, whatever happens next."""
+    proof, spend = verified_proof()
+    spend_now(spend)
     return proof
 
 
@@ -137,7 +164,7 @@ def activate():
             result = service.activate_with_code(claim, data["activation_code"])
         else:
             result = service.activate_with_password(claim, data["username"], data["password"])
-    answer = answer_for(result)
+    answer = jsonify(answer_for(result))
     db.session.commit()
     return answer, 201 if result.created else 200
 
@@ -149,11 +176,24 @@ def activate():
 def refresh(activation_id: str):
     """Issue a new lease for an active activation."""
     body = json_body(optional=True)
-    proof = require_proof()
-    data = load(_REFRESH_INPUT, body)
+    proof, spend = verified_proof()
+    pending = None
+    if replay_cache().transactional:
+        # The database spends the jti in the refresh's own statement.
+        spend_after_rollback(spend)
+        pending = (spend.key, spend.until)
+    else:
+        spend_now(spend)
+    try:
+        data = load(_REFRESH_INPUT, body)
+    except errors.ValidationFailed:
+        if pending is not None:
+            spend_now(spend)  # a replayed proof is refused (401) before a bad body (400)
+        raise
     result = activation_service().refresh(activation_id, proof, request_location(),
-                                          data.get("fingerprint"))
-    answer = answer_for(result)
+                                          data.get("fingerprint"), spend=pending)
+    # Built here, not dumped through the documented schema: the answer already has its shape.
+    answer = jsonify(answer_for(result))
     db.session.commit()
     return answer
 

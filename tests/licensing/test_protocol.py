@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
 from support import Device, decode_lease, unverified_claims
+
+from licensing.extensions import db
+from licensing.models import Seat
 
 
 def activate(client, world, device, **extra):
@@ -157,3 +161,66 @@ def test_no_license_for_product(client, world):
     world.setup(product="meshpro", username="bob")
     refused = Device().activate(client, product="meshpro", **world.credentials())
     assert refused.status_code == 404 and refused.json["code"] == "NO_LICENSE_FOR_PRODUCT"
+
+
+def _seat_stamp(app, activation_id: str):
+    with app.app_context():
+        return db.session.execute(
+            sa.select(Seat.last_refresh_at, Seat.country, Seat.ip_prefix)
+            .where(Seat.id == activation_id)).one()
+
+
+def test_refused_refresh_spends_its_proof_and_leaves_the_seat_unstamped(app, client, world):
+    license_id = world.setup()
+    device = Device()
+    activation_id = activate(client, world, device).json["activation_id"]
+    before = _seat_stamp(app, activation_id)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE licenses SET status = 'suspended' WHERE id = :id"),
+                           {"id": license_id})
+        db.session.commit()
+    path = f"/v1/activations/{activation_id}/refresh"
+    proof = device.proof("POST", path)
+    refused = client.post(path, json={}, headers={"DPoP": proof},
+                          environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert refused.status_code == 403 and refused.json["code"] == "LICENSE_SUSPENDED"
+    # The refresh statement stamped the seat; the refusal rolled the stamp back.
+    assert _seat_stamp(app, activation_id) == before
+    replay = client.post(path, json={}, headers={"DPoP": proof})
+    assert replay.status_code == 401 and replay.json["code"] == "INVALID_PROOF"
+
+
+def test_replayed_proof_is_401_before_a_bad_body_is_400(client, world):
+    world.setup()
+    device = Device()
+    activation_id = activate(client, world, device).json["activation_id"]
+    path = f"/v1/activations/{activation_id}/refresh"
+    proof = device.proof("POST", path)
+    bad = client.post(path, json={"fingerprint": "short"}, headers={"DPoP": proof})
+    assert bad.status_code == 400 and bad.json["code"] == "VALIDATION_FAILED"
+    again = client.post(path, json={"fingerprint": "short"}, headers={"DPoP": proof})
+    assert again.status_code == 401 and again.json["code"] == "INVALID_PROOF"
+
+
+def test_replayed_proof_on_an_unknown_activation_is_401_not_404(client):
+    device = Device()
+    path = "/v1/activations/act_nope/refresh"
+    proof = device.proof("POST", path)
+    first = client.post(path, json={}, headers={"DPoP": proof})
+    assert first.status_code == 404 and first.json["code"] == "NOT_FOUND"
+    replay = client.post(path, json={}, headers={"DPoP": proof})
+    assert replay.status_code == 401 and replay.json["code"] == "INVALID_PROOF"
+
+
+def test_refresh_stamps_the_seat_and_counts_seats_in_use(app, client, world):
+    world.setup(seats=3)
+    a, b = Device(), Device()
+    activation_id = activate(client, world, a).json["activation_id"]
+    activate(client, world, b)
+    time.sleep(1.05)
+    refreshed = a.refresh(client, activation_id)
+    assert refreshed.status_code == 200
+    assert refreshed.json["license"]["seats_used"] == 2
+    stamped = _seat_stamp(app, activation_id).last_refresh_at
+    issued = unverified_claims(refreshed.json["lease"])["iat"]
+    assert abs(stamped.timestamp() - issued) < 1
