@@ -1,8 +1,11 @@
-"""Attempt limits on credentials and codes, counted in Flask-Limiter's storage.
+"""Attempt limits on credentials and codes, counted in a `limits` storage.
 
 The views call `RateLimitService` at the point the contract puts 429 (after
 body validation, before any credential is checked), so limits are not
-decorators. With Redis as storage every worker and instance shares the
+decorators. That is why the service is built on `limits` (the library that
+counts for Flask-Limiter) and not on Flask-Limiter itself: Flask-Limiter
+installs a hook that runs on every request, the refresh hot path included,
+to apply route limits this service does not have. With Redis as storage every worker and instance shares the
 counts; when Redis does not answer, each process falls back to counting in
 its own memory rather than refusing every customer (see the README).
 """
@@ -18,11 +21,9 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 from redis.exceptions import RedisError
 
@@ -100,15 +101,13 @@ class RateLimitService:
 
 
 def init_app(app: Flask) -> RateLimitService:
-    """Build the app's rate-limit service on a Flask-Limiter storage."""
+    """Build the app's rate-limit service on the configured `limits` storage."""
     config = app.config
     options = {}
     if not config["TESSERA_RATELIMIT_STORAGE_URI"].startswith("memory"):
         # A dead Redis must cost a request about a second, not a worker timeout.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    limiter = Limiter(get_remote_address, app=app, strategy="moving-window",
-                      storage_uri=config["TESSERA_RATELIMIT_STORAGE_URI"],
-                      storage_options=options)
+    storage = storage_from_string(config["TESSERA_RATELIMIT_STORAGE_URI"], **options)
     limits = {rule: parse(config[key]) for rule, key in RULES.items()}
     secret = hashlib.sha256(b"tessera-ratelimit:" + config["SECRET_KEY"].encode()).digest()
-    return RateLimitService(limiter.limiter, limits, secret)
+    return RateLimitService(MovingWindowRateLimiter(storage), limits, secret)

@@ -16,7 +16,7 @@ SERVER_SIDE = [
     "flask_sqlalchemy",
     "flask_migrate",
     "flask_smorest",
-    "flask_limiter",
+    "limits",
     "sqlalchemy",
     "alembic",
     "marshmallow",

@@ -1,6 +1,6 @@
 """Attempt limits: per client address, per account, on failed passwords and codes.
 
-Limits are counted in Flask-Limiter's storage: process memory by default,
+Limits are counted in a `limits` storage: process memory by default,
 Redis when configured (shared by workers and instances). When Redis does not
 answer, each process counts in its own memory: activation keeps working and
 the limits still hold per process.
