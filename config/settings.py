@@ -150,6 +150,8 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
                                                "20 per hour"),
         "TESSERA_DPOP_WINDOW_SECONDS": 300,
         "TESSERA_KEY_CACHE_SECONDS": int(env("TESSERA_KEY_CACHE_SECONDS", environ, "60")),
+        # A Customer Area bearer token is good for an hour; signing in again makes a new one.
+        "TESSERA_SESSION_SECONDS": int(env("TESSERA_SESSION_SECONDS", environ, "3600")),
         "TESSERA_STATEMENT_TIMEOUT_MS": int(env("TESSERA_STATEMENT_TIMEOUT_MS", environ, "5000")),
         "TESSERA_LOCK_TIMEOUT_MS": int(env("TESSERA_LOCK_TIMEOUT_MS", environ, "3000")),
         "TESSERA_PASSWORD_HASH": (PASSWORD_HASH_TESTING if profile == "testing"

@@ -33,6 +33,7 @@ _DEVICE_KEY = personal("device.public_key", LICENSE_ACTIVATION)
 _LABEL = personal("device.label", LICENSE_ACTIVATION, SUPPORT)
 _CODE = personal("activation.code", LICENSE_ACTIVATION)
 _STAFF = personal("staff.identity", STAFF_ACCESS)
+_SESSION = personal("account.session", LICENSE_ACTIVATION)
 _CATALOGUE = not_personal("the product catalogue")
 _SIGNING = not_personal("the service's own lease-signing keys")
 
@@ -219,6 +220,21 @@ class Staff(db.Model):
     key_version: Mapped[int] = mapped_column(sa.Integer, info=_STAFF)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, info=_STAFF)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=_STAFF)
+
+
+class CustomerSession(db.Model):
+    """A Customer Area sign-in: a bearer token kept only as HMAC, until it expires."""
+
+    __tablename__ = "customer_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, info=_SESSION)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True,
+                                            info=_ACCOUNT_ID)
+    # HMAC of the token (domain "session-token"); never the token.
+    token_hmac: Mapped[str] = mapped_column(sa.String(64), unique=True, info=_SESSION)
+    key_version: Mapped[int] = mapped_column(sa.Integer, info=_SESSION)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, info=_SESSION)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True, info=_SESSION)
 
 
 class SpentProof(db.Model):

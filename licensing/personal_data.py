@@ -2,8 +2,8 @@
 
 One provider for the subject kind ``account`` — how to find, export,
 rectify, erase and restrict an account's data — and the retention rules of
-the licensing tables. ``register`` hands both to ``privacy``; ``privacy``
-never imports this package.
+the licensing tables, Customer Area sessions included. ``register`` hands
+both to ``privacy``; ``privacy`` never imports this package.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from licensing import errors
 from licensing.accounts import AccountDirectory
-from licensing.models import Account, ActivationCode, License, Product, Seat, SpentProof, Staff
+from licensing.models import (Account, ActivationCode, CustomerSession, License, Product, Seat,
+                              SpentProof, Staff)
 from licensing.types import rfc3339, utcnow
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
@@ -51,6 +52,11 @@ RETENTION_RULES = (
         lambda cutoff: ActivationCode.__table__.c.expires_at < cutoff,
         purpose=LICENSE_ACTIVATION, period="activation_code",
         description="activation codes past their expiry"),
+    RetentionRule(
+        "customer_sessions.expired", CustomerSession.__table__,
+        lambda cutoff: CustomerSession.__table__.c.expires_at < cutoff,
+        purpose=LICENSE_ACTIVATION, period="session",
+        description="Customer Area sessions past their expiry"),
     RetentionRule(
         "staff.disabled", Staff.__table__,
         lambda cutoff: Staff.__table__.c.disabled_at < cutoff,
@@ -166,6 +172,10 @@ class LicensingPersonalData:
                 ActivationCode.license_id.in_(self._licenses_of(subject_id)),
                 ActivationCode.redeemed_at.is_(None))
             .execution_options(synchronize_session=False)).rowcount
+        # A token handed out before the erasure must not open what is left of the account.
+        sessions = self._session.execute(
+            sa.delete(CustomerSession).where(CustomerSession.account_id == subject_id)
+            .execution_options(synchronize_session=False)).rowcount
         for field in ("username", "password_hash", "email", "email_index",
                       "email_index_version", "name", "company", "country", "restricted_at"):
             setattr(account, field, None)
@@ -174,7 +184,8 @@ class LicensingPersonalData:
         return ErasureOutcome(
             erased=["username and password", "email, name and company", "country",
                     f"device data of the account's seats ({released} released now)",
-                    f"{codes} unused activation code(s)"],
+                    f"{codes} unused activation code(s)",
+                    f"{sessions} Customer Area session(s)"],
             kept=[Kept("licenses and de-identified seat rows (license, activation and release "
                        "times; nothing that identifies a person or device)",
                        LICENSE_COMPLIANCE, "counts of activations per license; deleted 24 "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from licensing.models import Account, ActivationCode, Seat, Staff
+from licensing.models import Account, ActivationCode, CustomerSession, Seat, Staff
 from privacy.models import AccessLogEntry
 from privacy.pseudonym import Pseudonymizer
 from privacy.vault import Vault, VaultRotation
@@ -21,6 +21,7 @@ PSEUDONYM_VERSIONS = {
     "accounts.email_index": (Account.email_index_version, Account.email_index.isnot(None)),
     "activation_codes.code_hmac": (ActivationCode.key_version, sa.true()),
     "staff.token_hmac": (Staff.key_version, sa.true()),
+    "customer_sessions.token_hmac": (CustomerSession.key_version, sa.true()),
     "access_log.subject_pseudonym": (AccessLogEntry.subject_key_version, sa.true()),
 }
 

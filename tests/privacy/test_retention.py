@@ -13,14 +13,15 @@ import sqlalchemy as sa
 from conftest import POSTGRES_URL
 from live import ROOT, server_env
 from licensing.extensions import db
-from licensing.models import ActivationCode, Seat, SpentProof, Staff
+from licensing.models import ActivationCode, CustomerSession, Seat, SpentProof, Staff
 from privacy.models import AccessLogEntry
 from privacy.retention import LOCK_NAME, RetentionRule, RetentionService, _lock_key
 from privacy_support import days_ago, invoke_json
 
 EXPECTED = {
     "license.refresh": {"seats.ip_prefix": 2},
-    "license.activation": {"seats.released": 2, "activation_codes.expired": 2},
+    "license.activation": {"seats.released": 2, "activation_codes.expired": 2,
+                           "customer_sessions.expired": 1},
     "license.compliance": {"seats.history": 1},
     "support": {"access_log.expired": 1},
     "staff.access": {"staff.disabled": 1},
@@ -50,6 +51,7 @@ def seeded(app, world):
             _seat(license_id, "ancient", released=800),
         ])
         db.session.flush()
+        account_id = db.session.get(Seat, "act_live").license.account_id
         db.session.add_all([
             ActivationCode(license_id=license_id, code_hmac="a" * 64, key_version=1,
                            expires_at=days_ago(-30)),
@@ -68,6 +70,9 @@ def seeded(app, world):
                   disabled_at=days_ago(10)),
             SpentProof(jti_hash="1" * 64, expires_at=days_ago(1 / 24)),
             SpentProof(jti_hash="2" * 64, expires_at=days_ago(-1 / 24)),
+            *(CustomerSession(account_id=account_id, token_hmac=mark * 64, key_version=1,
+                              created_at=days_ago(age + 1 / 24), expires_at=days_ago(age))
+              for mark, age in (("7", 1 / 24), ("8", -1 / 24))),
         ])
         db.session.commit()
     return license_id
@@ -87,6 +92,8 @@ def _state(app) -> dict:
             "log": db.session.scalar(sa.select(sa.func.count(AccessLogEntry.id))),
             "staff": sorted(s.name for s in db.session.scalars(sa.select(Staff))),
             "proofs": sorted(p.jti_hash[0] for p in db.session.scalars(sa.select(SpentProof))),
+            "sessions": sorted(s.token_hmac[0]
+                               for s in db.session.scalars(sa.select(CustomerSession))),
         }
 
 
@@ -108,6 +115,7 @@ def test_purge_removes_exactly_the_expired_rows(app, runner, seeded):
         "log": 1,
         "staff": ["Leaving"],
         "proofs": ["2"],
+        "sessions": ["8"],
     }
     with app.app_context():
         husk = db.session.get(Seat, "act_oldrelease")
