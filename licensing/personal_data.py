@@ -110,14 +110,26 @@ class LicensingPersonalData:
 
     @processes(PRIVACY_RIGHTS)
     def export(self, subject_id: str) -> dict:
-        """The account, its licenses and its seats, as JSON-ready data."""
+        """The account, its licenses, seats and sign-in sessions, as JSON-ready data.
+
+        Rows are read as plain columns, not ORM objects, in one query per table:
+        an account may hold tens of thousands of seats, and building an object
+        per seat cost more than the query.
+        """
         account = self._account(subject_id)
         licenses = self._session.execute(
-            sa.select(License, Product.code).join(Product)
-            .where(License.account_id == subject_id).order_by(License.created_at)).all()
-        seats = self._session.scalars(
-            sa.select(Seat).where(Seat.license_id.in_(self._licenses_of(subject_id)))
-            .order_by(Seat.activated_at)).all()
+            sa.select(*_LICENSE_EXPORT).join(Product, License.product_id == Product.id)
+            .where(License.account_id == subject_id)
+            .order_by(License.created_at, License.id))
+        # Core, not the ORM: these are plain rows, and the ORM's row handling was a
+        # third of the export's time at ten thousand seats.
+        seats = self._session.connection().execute(
+            sa.select(*_SEAT_EXPORT).join(License, Seat.license_id == License.id)
+            .where(License.account_id == subject_id).order_by(Seat.activated_at, Seat.id)).all()
+        sessions = self._session.execute(
+            sa.select(CustomerSession.created_at, CustomerSession.expires_at)
+            .where(CustomerSession.account_id == subject_id)
+            .order_by(CustomerSession.created_at))
         return {
             "account": {"id": account.id, "username": account.username, "email": account.email,
                         "name": account.name, "company": account.company,
@@ -125,12 +137,16 @@ class LicensingPersonalData:
                         "restricted_at": rfc3339(account.restricted_at),
                         "password": "stored only as an argon2id hash" if account.password_hash
                         else None},
-            "licenses": [{"id": lic.id, "product": code, "kind": lic.kind, "status": lic.status,
-                          "seats": lic.seats, "starts_at": rfc3339(lic.starts_at),
+            "licenses": [{"id": lic.id, "product": lic.code, "kind": lic.kind,
+                          "status": lic.status, "seats": lic.seats,
+                          "starts_at": rfc3339(lic.starts_at),
                           "expires_at": rfc3339(lic.expires_at),
                           "entitlements": list(lic.entitlements or [])}
-                         for lic, code in licenses],
+                         for lic in licenses],
             "seats": [_seat_export(seat) for seat in seats],
+            "sessions": [{"created_at": rfc3339(created), "expires_at": rfc3339(expires),
+                          "token": "stored only as a keyed HMAC"}
+                         for created, expires in sessions],
         }
 
     @processes(SUPPORT)
@@ -202,14 +218,23 @@ class LicensingPersonalData:
         self._session.flush()
 
 
-def _seat_export(seat: Seat) -> dict:
-    return {"activation_id": seat.id, "license": seat.license_id,
-            "device_name": seat.device_name, "platform": seat.platform,
-            "offline": seat.offline, "activated_at": rfc3339(seat.activated_at),
-            "last_refresh_at": rfc3339(seat.last_refresh_at),
-            "released_at": rfc3339(seat.released_at), "release_reason": seat.release_reason,
-            "country": seat.country, "ip_prefix": seat.ip_prefix,
-            "device_id": "stored only as a keyed pseudonym" if seat.device_pseudonym else None}
+_LICENSE_EXPORT = (License.id, Product.code, License.kind, License.status, License.seats,
+                   License.starts_at, License.expires_at, License.entitlements)
+_SEAT_EXPORT = (Seat.id, Seat.license_id, Seat.device_name, Seat.platform, Seat.offline,
+                Seat.activated_at, Seat.last_refresh_at, Seat.released_at, Seat.release_reason,
+                Seat.country, Seat.ip_prefix,
+                Seat.device_pseudonym.isnot(None).label("pseudonymised"))
+
+
+def _seat_export(row: sa.Row) -> dict:
+    (seat_id, license_id, device_name, platform, offline, activated_at, last_refresh_at,
+     released_at, release_reason, country, ip_prefix, pseudonymised) = row
+    return {"activation_id": seat_id, "license": license_id, "device_name": device_name,
+            "platform": platform, "offline": bool(offline),
+            "activated_at": rfc3339(activated_at), "last_refresh_at": rfc3339(last_refresh_at),
+            "released_at": rfc3339(released_at), "release_reason": release_reason,
+            "country": country, "ip_prefix": ip_prefix,
+            "device_id": "stored only as a keyed pseudonym" if pseudonymised else None}
 
 
 def register(providers: ProviderRegistry, pseudonymizer: Pseudonymizer) -> None:

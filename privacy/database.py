@@ -54,7 +54,8 @@ def rfc3339(value: datetime | None) -> str | None:
     """Format a UTC time as RFC 3339 with a Z suffix."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times cheaper than strftime, which counts in bulk exports.
+    return value.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def truncate_sqlite_wal(engines) -> None:
