@@ -86,6 +86,32 @@ RECIPIENTS = {
     "supervisory_authority": "data-protection supervisory authorities, on request",
 }
 
+# Where each category comes from, as the access report tells the subject (GDPR Art 15(1)(g)).
+SOURCES = {
+    "account.identifier": "you, at registration (the account id is made by the service)",
+    "account.credential": "you, when you set your password",
+    "account.contact": "you, at registration or when you had it corrected",
+    "account.country": "you, at registration or when you had it corrected",
+    "account.record": "the service, when the account was created, restricted or erased",
+    "account.session": "the service, when you sign in to the Customer Area",
+    "license.holding": "the vendor, when it issued or changed your licenses",
+    "activation.code": "the vendor, when it issued a code for one of your licenses",
+    "device.pseudonym": "your device, at activation and refresh",
+    "device.public_key": "your device, at activation",
+    "device.label": "your device, at activation",
+    "seat.usage": "the service, at each activation, refresh and release",
+    "network.country": "derived from the address your device connected from",
+    "network.ip_prefix": "the address your device connected from, truncated",
+    "screening.result": "the service's export-control screening",
+    "unlicensed_use.evidence": "the service's checks of activations and refreshes",
+    "disclosure.record": "the service, when a record about you was disclosed",
+    "request.record": "you, when you made a data-protection request",
+    "erasure.tombstone": "the service, when your data was erased",
+    "consent.record": "you, when you gave or withdrew consent",
+    "access.audit": "the service, when staff read your data",
+    "staff.identity": "the vendor, about its own staff",
+}
+
 ACTIONS = ("delete", "de-identify")
 
 
@@ -143,6 +169,8 @@ class PurposeRegistry:
                                     ("subject", purpose.data_subjects, SUBJECTS),
                                     ("recipient", purpose.recipients, RECIPIENTS)):
             problems += [f"{name} {value!r}" for value in values if value not in known]
+        problems += [f"category {c!r} has no source" for c in purpose.data_categories
+                     if c not in SOURCES]
         problems += [f"action {p.action!r}" for p in purpose.periods if p.action not in ACTIONS]
         if problems:
             raise ValueError(f"purpose {purpose.key!r} is badly declared: " + ", ".join(problems))

@@ -116,3 +116,64 @@ class AccessLogSchema(Schema):
 
     subject = fields.String(required=True, metadata={"description": "the subject's pseudonym"})
     entries = fields.List(fields.Nested(AccessLogEntrySchema), required=True)
+
+
+class SourcedCategorySchema(DescribedSchema):
+    """A category of data and where it came from."""
+
+    source = fields.String(required=True)
+
+
+class ReportPeriodSchema(Schema):
+    applies_to = fields.String(required=True)
+    days = fields.Integer(required=True, allow_none=True)
+    after = fields.String(required=True)
+    action = fields.String(required=True)
+
+
+class ReportRetentionSchema(Schema):
+    summary = fields.String(required=True)
+    periods = fields.List(fields.Nested(ReportPeriodSchema), required=True)
+
+
+class ReportPurposeSchema(Schema):
+    """A purpose the subject's data is processed for, as the subject is told it."""
+
+    key = fields.String(required=True)
+    description = fields.String(required=True)
+    lawful_basis = fields.String(required=True)
+    lawful_basis_text = fields.String(required=True)
+    data_categories = fields.List(fields.Nested(SourcedCategorySchema), required=True)
+    retention = fields.Nested(ReportRetentionSchema, required=True)
+    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
+    policy_clause = fields.String(required=True)
+
+
+class SubjectSchema(Schema):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+
+
+class ReportAccessSchema(Schema):
+    """A read of the subject's data by staff: role, purpose and action, not the person."""
+
+    occurred_at = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    purpose = fields.String(required=True)
+    action = fields.String(required=True)
+
+
+class SubjectAccessReportSchema(Schema):
+    """The subject-access and portability report (GDPR Art 15, 20)."""
+
+    subject = fields.Nested(SubjectSchema, required=True)
+    generated_at = fields.String(required=True)
+    controller = fields.Nested(ControllerSchema, required=True)
+    # Each provider exports its own shape; this field must not walk ten thousand seats.
+    data = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={
+        "description": "each personal-data provider's export of the subject's data, by name"})
+    access_log = fields.List(fields.Nested(ReportAccessSchema), required=True)
+    purposes = fields.List(fields.Nested(ReportPurposeSchema), required=True)
+    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
+    transfers = fields.String(required=True)
+    rights = fields.List(fields.String(), required=True)

@@ -8,6 +8,7 @@ from typing import Callable
 
 from flask import Flask, current_app
 
+from privacy.access_report import SubjectAccessService
 from privacy.audit import AccessAuditService, Actor
 from privacy.database import db
 from privacy.erasure import ErasureService, TombstoneFile
@@ -69,6 +70,11 @@ def audit_service() -> AccessAuditService:
     """The access audit on the request's session."""
     parts = components()
     return AccessAuditService(db.session, parts.pseudonymizer, parts.providers)
+
+
+def subject_access_service() -> SubjectAccessService:
+    """The subject-access report on the request's session."""
+    return SubjectAccessService(db.session, components().providers, audit_service())
 
 
 def erasure_service() -> ErasureService:

@@ -8,8 +8,9 @@ from licensing import models  # noqa: F401  (registers the licensing tables)
 from licensing.extensions import db
 from licensing.services import ActivationService
 from privacy import models as privacy_models  # noqa: F401
-from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PURPOSES, UnknownPurpose, current_purpose,
-                              declaration, personal, processes)
+from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PURPOSES, SOURCES, Purpose,
+                              PurposeRegistry, UnknownPurpose, current_purpose, declaration,
+                              personal, processes)
 from privacy_support import invoke_json, staff_token
 
 # shared/POLICY.md, "Purposes registry": key -> lawful basis.
@@ -33,6 +34,15 @@ def test_every_policy_purpose_is_declared_with_its_lawful_basis():
     for purpose in PURPOSES:
         assert purpose.data_categories and purpose.data_subjects and purpose.recipients
         assert purpose.retention and purpose.policy_clause and purpose.periods
+
+
+def test_every_category_says_where_its_data_comes_from():
+    assert set(SOURCES) == set(CATEGORIES)
+    assert all(SOURCES.values())
+    nameless = Purpose("x", "x", "contract", ("no.such.source",), ("customer",), "x", (),
+                       ("hosting_provider",), "x")
+    with pytest.raises(ValueError, match="no source"):
+        PurposeRegistry([nameless])
 
 
 def test_every_model_column_declares_whether_it_holds_personal_data():
