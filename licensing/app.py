@@ -57,8 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     import privacy.cli
     import privacy.views
     import privacy.wiring
-    from licensing import (cli, http, keys_cli, offline, ops, personal_data, staff, support,
-                           views, wiring)
+    from licensing import (cli, customer_area, http, keys_cli, offline, ops, personal_data,
+                           staff, support, views, wiring)
     from licensing.extensions import db, migrate
 
     app = Flask(__name__, instance_relative_config=False)
@@ -82,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.register_blueprint(offline.blp)
     api.register_blueprint(support.blp)
     api.register_blueprint(ops.blp)
+    customer_area.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)
     cli.init_app(app)

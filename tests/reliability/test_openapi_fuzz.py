@@ -2,7 +2,9 @@
 
 Desktop endpoints get a valid DPoP proof made by the device bound to a real
 activation, unless the case is one where Schemathesis broke the header on
-purpose; then the server must refuse it as the document says (401).
+purpose; then the server must refuse it as the document says (401). Customer
+Area endpoints get the account holder's session token now and then, so their
+answers are checked against the document too, not only their 401s.
 """
 
 from __future__ import annotations
@@ -26,9 +28,19 @@ EXAMPLES = 100
 class Target:
     """A license, its activation and the device bound to it."""
 
-    def __init__(self, device: Device, activation_id: str):
+    def __init__(self, device: Device, activation_id: str, session_token: str):
         self.device = device
         self.activation_id = activation_id
+        self.session_token = session_token
+
+
+@pytest.fixture
+def app_config(app_config):
+    # Every example comes from one address: spent attempt limits would answer 429 to all
+    # the later sign-ins and activations, and their credential checks would go unfuzzed.
+    return {**app_config, **{key: "100000 per minute" for key in (
+        "TESSERA_RATELIMIT_ADDRESS_ATTEMPTS", "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS",
+        "TESSERA_RATELIMIT_ACCOUNT_FAILURES", "TESSERA_RATELIMIT_CODE_FAILURES")}}
 
 
 @pytest.fixture
@@ -37,7 +49,9 @@ def target(client, world):
     device = Device()
     response = device.activate(client, **world.credentials())
     assert response.status_code == 201, response.json
-    return Target(device, response.json["activation_id"])
+    session = client.post("/v1/session", json=world.credentials())
+    assert session.status_code == 201, session.json
+    return Target(device, response.json["activation_id"], session.json["token"])
 
 
 def _header_broken_on_purpose(case) -> bool:
@@ -54,6 +68,13 @@ def _prepare(case, target: Target) -> None:
         current = str(case.path_parameters["activation_id"])
         if sum(current.encode()) % 3 == 0:
             case.path_parameters["activation_id"] = target.activation_id
+    secured = {name for requirement in case.operation.definition.raw.get("security", [])
+               for name in requirement}
+    if "sessionToken" in secured and not _header_broken_on_purpose(case):
+        current = str((case.headers or {}).get("Authorization", ""))
+        if sum(current.encode()) % 3 == 0:
+            case.headers = {**(case.headers or {}),
+                            "Authorization": f"Bearer {target.session_token}"}
     dpop = any(p.name == "DPoP" for p in case.operation.headers)
     if dpop and not _header_broken_on_purpose(case):
         path = urlsplit(case.formatted_path).path
