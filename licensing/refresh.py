@@ -30,6 +30,8 @@ from licensing.models import Account, License, Product, Seat
 _SEATS, _LICENSES = Seat.__table__, License.__table__
 _PRODUCTS, _ACCOUNTS = Product.__table__, Account.__table__
 STAMPED = ("last_refresh_at", "country", "ip_prefix", "ip_prefix_at")
+# License statuses that refuse every activation and refresh.
+REFUSING_STATUSES = ("revoked", "suspended")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +92,27 @@ def _columns() -> list:
 
 _JOINED = (_SEATS.c.license_id == _LICENSES.c.id, _LICENSES.c.product_id == _PRODUCTS.c.id,
            _LICENSES.c.account_id == _ACCOUNTS.c.id)
-_STAMP_VALUES = {name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in STAMPED}
 _BY_ID = _SEATS.c.id == sa.bindparam("seat_id")
+_NOW = sa.bindparam("now", type_=_LICENSES.c.starts_at.type)
+# When a refresh may stamp its seat: the SQL form of the checks in
+# ActivationService.refresh and of services.license_state, on the same instant.
+# Python still decides the answer; these only keep a refused refresh from
+# writing, so the statement can run outside a transaction.
+ALLOWED = (
+    _SEATS.c.released_at.is_(None),
+    _SEATS.c.device_jkt == sa.bindparam("jkt"),
+    _ACCOUNTS.c.restricted_at.is_(None),
+    *(_LICENSES.c.status != status for status in REFUSING_STATUSES),
+    _LICENSES.c.starts_at <= _NOW,
+    sa.or_(_LICENSES.c.expires_at.is_(None), _LICENSES.c.expires_at > _NOW),
+)
 
 
-@functools.cache
-def _postgresql(spend: bool) -> sa.Select:
-    touched = (sa.update(_SEATS).where(_BY_ID, *_JOINED).values(_STAMP_VALUES)
-               .returning(*_columns()).cte("touched"))
-    if spend:
-        spent = spend_statement("postgresql").cte("spent")
-        fresh = sa.select(sa.func.count().label("fresh")).select_from(spent)
-    else:
-        fresh = sa.select(sa.literal(1).label("fresh"))
-    fresh = fresh.subquery("fresh")
-    # One row always: whether the jti was fresh, and the seat's columns (NULL
-    # when there is no such seat), so a replayed proof is told apart from a
-    # missing seat.
-    return (sa.select(fresh.c.fresh, *touched.c)
-            .select_from(fresh.outerjoin(touched, sa.true())))
+def _stamp(*extra) -> sa.Update:
+    values = {name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in STAMPED}
+    return (sa.update(_SEATS).values(values)
+            .where(_BY_ID, _SEATS.c.license_id == _LICENSES.c.id,
+                   _LICENSES.c.account_id == _ACCOUNTS.c.id, *ALLOWED, *extra))
 
 
 @functools.cache
@@ -116,7 +120,24 @@ def _select() -> sa.Select:
     return sa.select(*_columns()).where(_BY_ID, *_JOINED)
 
 
-_STAMP = sa.update(_SEATS).where(_BY_ID).values(_STAMP_VALUES)
+@functools.cache
+def _one_statement(spend: bool) -> sa.Select:
+    """PostgreSQL: spend the jti, stamp the seat if allowed, return the seat as it was."""
+    if spend:
+        spent = spend_statement("postgresql").cte("spent")
+        fresh = sa.select(sa.func.count()).select_from(spent).scalar_subquery()
+        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)))
+    else:
+        fresh, touched = sa.literal(1), _stamp()
+    touched = touched.returning(_SEATS.c.id).cte("touched")
+    stamped = sa.select(sa.func.count()).select_from(touched).scalar_subquery()
+    found = _select().subquery("found")
+    # One row always, with the seat's columns NULL when there is no such seat, so
+    # a replayed proof is told apart from a missing seat. Every part of the
+    # statement sees the same snapshot: `found` is the seat before its stamp.
+    return (sa.select(fresh.label("fresh"), stamped.label("stamped"), *found.c)
+            .select_from(sa.select(sa.literal(1).label("one")).subquery("one")
+                         .outerjoin(found, sa.true())))
 
 
 def _found(row) -> RefreshRow | None:
@@ -128,26 +149,31 @@ def _found(row) -> RefreshRow | None:
         row.product_code, row.restricted_at, row.seats_used)
 
 
-def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict,
-                   spend: tuple[str, datetime] | None) -> tuple[bool, RefreshRow | None]:
-    """Spend the jti (when SPEND = (key, until) is given) and stamp the seat.
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the refresh statement(s) did: jti fresh?, the seat as found, stamped?"""
 
-    Returns whether the jti was fresh, and the seat as found (None when there
-    is no such seat). The caller's transaction holds every change.
+    fresh: bool
+    found: RefreshRow | None
+    stamped: bool
+
+
+def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now: datetime,
+                   jkt: str, spend: tuple[str, datetime] | None) -> Outcome:
+    """Spend the jti (when SPEND = (key, until) is given) and stamp the seat if allowed.
+
+    On PostgreSQL this is one statement, safe outside a transaction. On SQLite
+    it is three, in the caller's transaction.
     """
-    parameters = {"seat_id": seat_id, **stamp}
-    if connection.dialect.name == "postgresql":
-        if spend is not None:
-            parameters["key"], parameters["until"] = spend
-        row = connection.execute(_postgresql(spend is not None), parameters).first()
-        return bool(row.fresh), _found(row)
+    parameters = {"seat_id": seat_id, "now": now, "jkt": jkt, **stamp}
     if spend is not None:
-        key, until = spend
-        spent = connection.execute(spend_statement(connection.dialect.name),
-                                   {"key": key, "until": until}).first()
-        if spent is None:
-            return False, None
+        parameters["key"], parameters["until"] = spend
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_one_statement(spend is not None), parameters).one()
+        return Outcome(bool(row.fresh), _found(row), bool(row.stamped))
+    if spend is not None and connection.execute(spend_statement(connection.dialect.name),
+                                                parameters).first() is None:
+        return Outcome(False, None, False)
     found = _found(connection.execute(_select(), parameters).first())
-    if found is not None:
-        connection.execute(_STAMP, parameters)
-    return True, found
+    stamped = found is not None and connection.execute(_stamp(), parameters).rowcount == 1
+    return Outcome(True, found, stamped)

@@ -6,6 +6,7 @@ request (or CLI command) commits once at the edge.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -20,13 +21,14 @@ from licensing.dpop import VerifiedProof
 from licensing.leases import Lease, Signer, sign_lease
 from licensing.models import Account, ActivationCode, License, Product, Seat
 from licensing.passwords import PasswordService
-from licensing.refresh import LicenseTerms, SeatState, read_and_stamp
+from licensing.refresh import REFUSING_STATUSES, LicenseTerms, SeatState, read_and_stamp
 from licensing.types import utcnow
 from privacy import pseudonym as domains
 from privacy.geo import Location
 from privacy.pseudonym import Pseudonym, Pseudonymizer
 from privacy.purposes import LICENSE_ACTIVATION, LICENSE_REFRESH, processes
 
+log = logging.getLogger("tessera.licensing")
 _FAR_FUTURE = datetime.max.replace(tzinfo=None)
 
 
@@ -56,7 +58,7 @@ class ActivationResult:
 
 def license_state(license: License | LicenseTerms, now: datetime) -> str | None:
     """Why LICENSE cannot be used now, or None when it can."""
-    if license.status in ("revoked", "suspended"):
+    if license.status in REFUSING_STATUSES:
         return license.status
     if license.expires_at is not None and now >= license.expires_at:
         return "expired"
@@ -273,21 +275,24 @@ class ActivationService:
 
     @processes(LICENSE_REFRESH)
     def refresh(self, seat_id: str, proof: VerifiedProof, location: Location = Location(),
-                fingerprint: str | None = None,
-                spend: tuple[str, datetime] | None = None) -> ActivationResult:
+                fingerprint: str | None = None, *, spend: tuple[str, datetime] | None = None,
+                connection: sa.Connection | None = None) -> ActivationResult:
         """Issue a new lease for an active seat held by the proof's key.
 
         SPEND = (jti hash, until) spends the proof's jti in this transaction,
         in the same statement as the seat is read on PostgreSQL; a replayed
         proof is refused before anything else. With FINGERPRINT (optional in
         the body), the device ID must match the seat's pseudonym, and a seat
-        pseudonymised under an older key moves to the current one.
+        pseudonymised under an older key moves to the current one. The work
+        runs on CONNECTION (a Core transaction) when given, else on the session.
         """
+        connection = connection or self._session.connection()
         now = self._clock()
         stamp = {"last_refresh_at": now, **location_columns(location, now)}
-        fresh, found = read_and_stamp(self._session.connection(), seat_id, stamp, spend)
-        if not fresh:
+        outcome = read_and_stamp(connection, seat_id, stamp, now=now, jkt=proof.jkt, spend=spend)
+        if not outcome.fresh:
             raise errors.InvalidProof("This proof has been used before.")
+        found = outcome.found
         if found is None:
             raise errors.NotFound("No such activation.")
         seat, license = found.seat, found.license
@@ -301,9 +306,17 @@ class ActivationService:
         state = license_state(license, now)
         if state is not None:
             _raise_for_state(state)
+        if not outcome.stamped:
+            # The seat or its license changed between the read and the stamp (a
+            # deactivation, a suspension): the device retries and gets the new answer.
+            log.info("refresh raced a change to its seat; answered 503")
+            raise errors.Unavailable()
         if fingerprint is not None and seat.device_key_version != self._pseudonyms.current_version:
-            # Rare (after a key rotation): the ORM row, flushed with the commit.
-            self._repseudonymise(self._session.get(Seat, seat.id), fingerprint)
+            # Rare: after a key rotation, the seat moves to the current key.
+            current = self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
+            connection.execute(sa.update(Seat.__table__).where(Seat.__table__.c.id == seat.id)
+                               .values(device_pseudonym=current.value,
+                                       device_key_version=current.key_version))
         lease = self._lease(seat, license, found.product_code, now, seat.offline)
         return ActivationResult(seat, license, found.product_code, found.seats_used, lease, False)
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from licensing.dpop import DatabaseReplayCache, RedisReplayCache
 from licensing.extensions import db
-from licensing.leases import KeyService, SignerCache
+from licensing.leases import KeyService, Signer, SignerCache
 from licensing.passwords import PasswordService
 from licensing.ratelimit import RateLimitService
 from licensing.ratelimit import init_app as init_rate_limits
@@ -95,10 +95,11 @@ def current_signer():
     return components().signers.get(key_service())
 
 
-def activation_service() -> ActivationService:
-    """The activation service on the request's session."""
+def activation_service(signer: Signer | None = None) -> ActivationService:
+    """The activation service on the request's session (signing with SIGNER if given)."""
     parts = components()
-    return ActivationService(db.session, parts.pseudonymizer, parts.passwords, current_signer,
+    return ActivationService(db.session, parts.pseudonymizer, parts.passwords,
+                             current_signer if signer is None else lambda: signer,
                              current_app.config["TESSERA_ISSUER"])
 
 

@@ -7,6 +7,7 @@ PostgreSQL; CI runs them there.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -85,3 +86,43 @@ def test_code_redeemed_once_under_race(app, world, server):
     assert statuses.count(201) == 1, statuses
     assert statuses.count(401) == 9, statuses
     assert _active_seats(app, license_id) == 1
+
+
+def test_refresh_racing_a_deactivation_never_leases_the_released_seat(app, client, world):
+    """The refresh reads its seat, then waits on the seat's row lock held by a release.
+
+    When the release commits, the refresh's stamp no longer applies: it answers
+    503 (the device retries), and its retry gets 410. No lease for a released seat.
+    """
+    from licensing.extensions import db
+
+    world.setup()
+    device = Device()
+    activation_id = device.activate(client, **world.credentials()).json["activation_id"]
+    with app.app_context():
+        engine = db.engine
+    path = f"/v1/activations/{activation_id}/refresh"
+    answers = []
+    with engine.connect() as releaser:
+        releaser.execute(sa.text("UPDATE seats SET released_at = now() WHERE id = :id"),
+                         {"id": activation_id})
+        refreshing = threading.Thread(target=lambda: answers.append(
+            client.post(path, json={}, headers={"DPoP": device.proof("POST", path)})))
+        refreshing.start()
+        # The refresh is blocked on the row lock once PostgreSQL says so (asked on
+        # a connection of its own: a transaction sees one snapshot of the statistics).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+            for _ in range(100):
+                waiting = watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar()
+                if waiting or answers:
+                    break
+                time.sleep(0.02)
+        assert waiting, "the refresh never waited on the seat's lock"
+        releaser.commit()
+        refreshing.join(10)
+    (raced,) = answers
+    assert raced.status_code == 503 and raced.json["code"] == "UNAVAILABLE"
+    retried = device.refresh(client, activation_id)
+    assert retried.status_code == 410 and retried.json["code"] == "ACTIVATION_RELEASED"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from support import Device, decode_lease, unverified_claims
 
 from licensing.extensions import db
 from licensing.models import Seat
+from licensing.types import UTCDateTime
 
 
 def activate(client, world, device, **extra):
@@ -170,21 +173,38 @@ def _seat_stamp(app, activation_id: str):
             .where(Seat.id == activation_id)).one()
 
 
-def test_refused_refresh_spends_its_proof_and_leaves_the_seat_unstamped(app, client, world):
-    license_id = world.setup()
+REFUSALS = {
+    # state name: (SQL that puts the seat in that state, status, code)
+    "suspended": ("UPDATE licenses SET status = 'suspended'", 403, "LICENSE_SUSPENDED"),
+    "revoked": ("UPDATE licenses SET status = 'revoked'", 403, "LICENSE_REVOKED"),
+    "expired": ("UPDATE licenses SET expires_at = :past", 403, "LICENSE_EXPIRED"),
+    "not started": ("UPDATE licenses SET starts_at = :future", 403, "LICENSE_EXPIRED"),
+    "restricted": ("UPDATE accounts SET restricted_at = :past", 403, "ACCOUNT_RESTRICTED"),
+    "released": ("UPDATE seats SET released_at = :past", 410, "ACTIVATION_RELEASED"),
+}
+
+
+@pytest.mark.parametrize("state", sorted(REFUSALS))
+def test_refused_refresh_spends_its_proof_and_leaves_the_seat_unstamped(app, client, world,
+                                                                        state):
+    world.setup()
     device = Device()
     activation_id = activate(client, world, device).json["activation_id"]
     before = _seat_stamp(app, activation_id)
+    statement, status, code = REFUSALS[state]
+    now = datetime.now(timezone.utc)
     with app.app_context():
-        db.session.execute(sa.text("UPDATE licenses SET status = 'suspended' WHERE id = :id"),
-                           {"id": license_id})
+        times = {"past": now - timedelta(days=1), "future": now + timedelta(days=1)}
+        db.session.execute(sa.text(statement).bindparams(
+            *(sa.bindparam(name, value, type_=UTCDateTime()) for name, value in times.items()
+              if f":{name}" in statement)))
         db.session.commit()
     path = f"/v1/activations/{activation_id}/refresh"
     proof = device.proof("POST", path)
     refused = client.post(path, json={}, headers={"DPoP": proof},
                           environ_base={"REMOTE_ADDR": "198.51.100.7"})
-    assert refused.status_code == 403 and refused.json["code"] == "LICENSE_SUSPENDED"
-    # The refresh statement stamped the seat; the refusal rolled the stamp back.
+    assert (refused.status_code, refused.json["code"]) == (status, code)
+    # Nothing of the refused request was written: not its time, not its address.
     assert _seat_stamp(app, activation_id) == before
     replay = client.post(path, json={}, headers={"DPoP": proof})
     assert replay.status_code == 401 and replay.json["code"] == "INVALID_PROOF"
