@@ -57,6 +57,12 @@ def _flow_with_canaries(client, world, canary) -> None:
     response = device.activate(client, username="alice", password=password,
                                device_name=canary("CANARY-DEVICE-NAME"))
     assert response.status_code == 201
+    refused = client.post("/v1/session", json={"username": "alice", "password": wrong})
+    assert refused.status_code == 401
+    token = canary(client.post("/v1/session", json={"username": "alice",
+                                                    "password": password}).json["token"])
+    exported = client.get("/v1/me/data", headers={"Authorization": f"Bearer {token}"})
+    assert exported.status_code == 200
     canary(response.json["lease"])
     proof = canary(device.proof("POST", f"/v1/activations/{response.json['activation_id']}"
                                         "/refresh", jti="CANARY-JTI-0123456789"))
@@ -91,7 +97,8 @@ def test_planted_secrets_stay_out_of_the_log(app, client, world, canary, app_fac
 @pytest.mark.parametrize("path, method, status", [
     ("/openapi.json", "GET", 200), ("/healthz", "GET", 200), ("/v1/keys", "GET", 200),
     ("/no/such/page", "GET", 404), ("/v1/keys", "DELETE", 405),
-    ("/v1/activations", "POST", 415), ("/v1/activations/act_x", "DELETE", 401)])
+    ("/v1/activations", "POST", 415), ("/v1/activations/act_x", "DELETE", 401),
+    ("/v1/session", "POST", 415), ("/v1/me/data", "GET", 401)])
 def test_security_headers_on_every_kind_of_answer(client, path, method, status):
     response = client.open(path, method=method, data="x" if method == "POST" else None,
                            content_type="text/plain" if method == "POST" else None)
