@@ -236,10 +236,10 @@ class ActivationService:
                     last_refresh_at=now)
         self._session.add(seat)
         try:
-            with self._session.begin_nested():
-                self._session.flush()
+            self._session.flush()
         except IntegrityError as exc:
-            # Only reachable if the row lock was bypassed; never two active seats.
+            # Only reachable if the row lock was bypassed; never two active seats. No
+            # savepoint (two round trips on every new seat): the refusal rolls back.
             raise errors.Conflict("This device already holds a seat.") from exc
         return seat
 

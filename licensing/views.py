@@ -194,7 +194,8 @@ def refresh(activation_id: str):
     else:
         spend_now(spend)
     try:
-        data = load(_REFRESH_INPUT, body)
+        # Most refreshes send no body, and an empty one is valid: nothing to validate.
+        data = load(_REFRESH_INPUT, body) if body else {}
     except errors.ValidationFailed:
         if pending is not None:
             spend_now(spend)  # a replayed proof is refused (401) before a bad body (400)
@@ -213,7 +214,7 @@ def refresh(activation_id: str):
     # that transaction ends before the refresh's own begins: on SQLite both would
     # want the write lock, and a key made on first use must be committed.
     service = activation_service(current_signer())
-    if db.session().in_transaction():
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
     with work as connection:
         result = service.refresh(activation_id, proof, request_location(), fingerprint,

@@ -55,11 +55,14 @@ def _address(text: str | None):
 
 def ip_prefix(text: str | None) -> str | None:
     """The /24 (IPv4) or /48 (IPv6) network of an address, or None if it is not one."""
-    address = _address(text)
+    return _prefix(_address(text))
+
+
+def _prefix(address) -> str | None:
     if address is None:
         return None
     bits = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+    return str(ipaddress.ip_network((address, bits), strict=False))
 
 
 def country_code(value) -> str | None:

@@ -229,3 +229,25 @@ def test_unexpected_failure_is_a_generic_500(app, client, world, monkeypatch):
     assert_error(response, 500, "INTERNAL_ERROR")
     assert "SELECT" not in response.get_data(as_text=True)
     assert response.headers["X-Request-Id"]
+
+
+def test_a_second_active_seat_for_one_device_is_409_and_the_session_recovers(app, world):
+    """The unique index is the last line behind the license lock: its violation is a
+    409, and the request's rollback leaves the session usable."""
+    from licensing.dpop import VerifiedProof
+    from licensing.errors import Conflict
+    from licensing.services import DeviceClaim
+    from licensing.wiring import activation_service
+
+    license_id = world.setup()
+    device = Device()
+    claim = DeviceClaim(product="numflo", fingerprint=device.fingerprint,
+                        proof=VerifiedProof(device.jkt, device.x, "jti-1"))
+    with app.test_request_context():
+        service = activation_service()
+        (license,) = db.session.scalars(sa.select(License).where(License.id == license_id))
+        service._new_seat(claim, license, False, utcnow())
+        with pytest.raises(Conflict):
+            service._new_seat(claim, license, False, utcnow())
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(License)) == 1
