@@ -6,6 +6,7 @@ request (or CLI command) commits once at the edge.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,6 +82,54 @@ def _ends_last_key(license: License) -> datetime:
     return (license.expires_at.replace(tzinfo=None) if license.expires_at else _FAR_FUTURE)
 
 
+class _Statements:
+    """Activation's queries, built once with bound parameters (building cost more than running)."""
+
+    @functools.cached_property
+    def code(self) -> sa.Select:
+        # The license, its product and account come in the same query: activation
+        # reads all three, and three lazy loads were three more round trips.
+        return (sa.select(ActivationCode)
+                .where(ActivationCode.code_hmac.in_(sa.bindparam("digests", expanding=True)))
+                .options(joinedload(ActivationCode.license).joinedload(License.product),
+                         joinedload(ActivationCode.license).joinedload(License.account)))
+
+    # Seats are counted under a row lock on every candidate license (in id order, so
+    # two requests never lock in opposite orders): concurrent activations then see
+    # each other's seats and can never overrun the limit.
+    @functools.cached_property
+    def license(self) -> sa.Select:
+        return _locked(sa.select(License).where(License.id == sa.bindparam("license_id")))
+
+    @functools.cached_property
+    def account_licenses(self) -> sa.Select:
+        return _locked(sa.select(License).join(Product).where(
+            License.account_id == sa.bindparam("account_id"),
+            Product.code == sa.bindparam("product")))
+
+    @functools.cached_property
+    def seats_used(self) -> sa.Select:
+        return (sa.select(Seat.license_id, sa.func.count())
+                .where(Seat.license_id.in_(sa.bindparam("license_ids", expanding=True)),
+                       Seat.released_at.is_(None))
+                .group_by(Seat.license_id))
+
+    @functools.cached_property
+    def active_seat(self) -> sa.Select:
+        return (sa.select(Seat)
+                .where(Seat.license_id.in_(sa.bindparam("license_ids", expanding=True)),
+                       Seat.released_at.is_(None),
+                       Seat.device_pseudonym.in_(sa.bindparam("pseudonyms", expanding=True)))
+                .order_by(Seat.activated_at).limit(1))
+
+
+def _locked(query: sa.Select) -> sa.Select:
+    return query.order_by(License.id).with_for_update(of=License)
+
+
+_STATEMENTS = _Statements()
+
+
 class ActivationService:
     """Bind devices to seats and issue their leases."""
 
@@ -113,10 +162,7 @@ class ActivationService:
         digests = [p.value for p in self._pseudonyms.candidates(domains.ACTIVATION_CODE, canonical)]
         # The license, its product and account come in the same query: activation
         # reads all three, and three lazy loads were three more round trips.
-        found = self._session.scalar(
-            sa.select(ActivationCode).where(ActivationCode.code_hmac.in_(digests))
-            .options(joinedload(ActivationCode.license).joinedload(License.product),
-                     joinedload(ActivationCode.license).joinedload(License.account)))
+        found = self._session.scalar(_STATEMENTS.code, {"digests": digests})
         if found is None or found.redeemed_at is not None or found.expires_at <= self._clock():
             raise errors.InvalidActivationCode()
         return found
@@ -129,9 +175,8 @@ class ActivationService:
         """Activate a device for an account's license of the claimed product."""
         account = self.authenticate(username, password)
         self._check_account(account)
-        licenses = self._lock_licenses(
-            sa.select(License).join(Product).where(
-                License.account_id == account.id, Product.code == claim.product))
+        licenses = self._lock_licenses(_STATEMENTS.account_licenses,
+                                       {"account_id": account.id, "product": claim.product})
         if not licenses:
             raise errors.NoLicenseForProduct()
         return self._bind(claim, licenses, offline)
@@ -145,7 +190,7 @@ class ActivationService:
         if license.product.code != claim.product:
             raise errors.InvalidActivationCode()
         self._check_account(license.account)
-        locked = self._lock_licenses(sa.select(License).where(License.id == license.id))
+        locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license.id})
         result = self._bind(claim, locked, offline)
         # Conditional update: of two concurrent redemptions only one matches.
         redeemed = self._session.execute(
@@ -160,7 +205,7 @@ class ActivationService:
     def activate_on_license(self, claim: DeviceClaim, license_id: str, *,
                             offline: bool = False) -> ActivationResult:
         """Activate a device on a named license (staff acting for the account holder)."""
-        locked = self._lock_licenses(sa.select(License).where(License.id == license_id))
+        locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license_id})
         if not locked or locked[0].product.code != claim.product:
             raise errors.NoLicenseForProduct()
         self._check_account(locked[0].account)
@@ -171,12 +216,8 @@ class ActivationService:
         if account.restricted_at is not None or account.erased_at is not None:
             raise errors.AccountRestricted()
 
-    def _lock_licenses(self, query) -> list[License]:
-        # Seats are counted under a row lock on every candidate license (in id
-        # order, so two requests never lock in opposite orders): concurrent
-        # activations then see each other's seats and can never overrun the limit.
-        return list(self._session.scalars(
-            query.order_by(License.id).with_for_update(of=License)))
+    def _lock_licenses(self, query: sa.Select, parameters: dict) -> list[License]:
+        return list(self._session.scalars(query, parameters))
 
     def _bind(self, claim: DeviceClaim, licenses: list[License],
               offline: bool) -> ActivationResult:
@@ -203,19 +244,13 @@ class ActivationService:
                                 created)
 
     def _seats_used(self, license_ids: list[str]) -> dict[str, int]:
-        rows = self._session.execute(
-            sa.select(Seat.license_id, sa.func.count())
-            .where(Seat.license_id.in_(license_ids), Seat.released_at.is_(None))
-            .group_by(Seat.license_id))
+        rows = self._session.execute(_STATEMENTS.seats_used, {"license_ids": license_ids})
         return {license_id: count for license_id, count in rows}
 
     def _active_seat(self, fingerprint: str, license_ids: list[str]) -> Seat | None:
         candidates = self._pseudonyms.candidates(domains.DEVICE, fingerprint)
-        return self._session.scalar(
-            sa.select(Seat).where(
-                Seat.license_id.in_(license_ids), Seat.released_at.is_(None),
-                Seat.device_pseudonym.in_([c.value for c in candidates]))
-            .order_by(Seat.activated_at).limit(1))
+        return self._session.scalar(_STATEMENTS.active_seat, {
+            "license_ids": license_ids, "pseudonyms": [c.value for c in candidates]})
 
     @staticmethod
     def _license_with_free_seat(usable: list[License], used: dict[str, int]) -> License:
