@@ -109,7 +109,7 @@ def _apply(service, plan, batch_size: int) -> list:
     for rule, expected in plan:
         done = 0
         with progress(expected, rule.name) as bar:
-            for rows in service.batches(rule, batch_size):
+            for rows in service.batches(rule, batch_size, expected):
                 db.session.commit()
                 done += rows
                 bar.update(rows)

@@ -6,10 +6,10 @@ condition that makes a row expired, and what happens to it: deleted, or
 de-identified (columns set to NULL) where counts must survive.
 
 Rows go in batches of consecutive primary keys — ``DELETE/UPDATE ... WHERE
-expired AND pk > last AND pk <= boundary`` — with a commit between batches (by
-the caller), so memory stays flat and locks stay short however many rows
-expire. Every action makes its row stop matching, so a second run finds
-nothing.
+expired AND pk IN (SELECT pk ... WHERE expired AND pk > last ORDER BY pk LIMIT
+n) RETURNING pk`` — with a commit between batches (by the caller), so memory
+stays flat and locks stay short however many rows expire. Every action makes
+its row stop matching, so a second run finds nothing.
 """
 
 from __future__ import annotations
@@ -96,30 +96,47 @@ class RetentionService:
         """Every rule with the number of rows it would act on (the dry run)."""
         return [(rule, self.count(rule)) for rule in self.rules]
 
-    def batches(self, rule: RetentionRule, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[int]:
+    def batches(self, rule: RetentionRule, batch_size: int = DEFAULT_BATCH_SIZE,
+                expected: int | None = None) -> Iterator[int]:
         """Apply RULE a batch at a time, yielding rows done; commit after each yield.
 
-        Keyset pagination on the primary key: each batch is the next BATCH_SIZE
-        expired keys after the last one done, so every row is visited once
-        (no re-scanning rows an earlier batch de-identified) and the walk ends.
+        Keyset pagination on the primary key: each batch is one statement on
+        the next BATCH_SIZE expired keys after the last one done, which returns
+        their keys, so every row is visited once (no re-scanning rows an
+        earlier batch de-identified) and the walk ends. The walk along the key
+        stops at BATCH_SIZE rows, and the rows acted on are found by key, not
+        by matching every expired row again, so each batch costs what its rows
+        cost. The condition is checked again on the rows acted on, so a row
+        someone else changed meanwhile is left alone.
+
+        EXPECTED, the count at the same cutoff, ends the walk once that many
+        rows are done, instead of reading on to the end of the table to find
+        none; with 0 no statement is sent.
         """
         key = next(iter(rule.table.primary_key.columns))
         pending = self._pending(rule)
-        last = None
-        while True:
+        postgresql = self._session.get_bind(clause=rule.table).dialect.name == "postgresql"
+        done, last = 0, None
+        while expected is None or done < expected:
             after = [key > last] if last is not None else []
-            boundary = self._session.scalar(
-                sa.select(key).where(pending, *after).order_by(key)
-                .offset(batch_size - 1).limit(1))
-            window = [pending, *after] + ([key <= boundary] if boundary is not None else [])
+            # correlate(None): the subquery reads the table afresh, not the outer row.
+            window = (sa.select(key).where(pending, *after).order_by(key).limit(batch_size)
+                      .correlate(None))
+            # PostgreSQL plans "IN (subquery)" on a small table as a hash join over all of
+            # it, every batch; "= ANY(ARRAY(subquery))" runs the walk once, then looks up
+            # each key. SQLite looks up the keys of an IN list either way.
+            batch = (key == sa.any_(sa.func.array(window.scalar_subquery())) if postgresql
+                     else key.in_(window))
             if rule.clear is None:
-                statement = sa.delete(rule.table).where(*window)
+                statement = sa.delete(rule.table)
             else:
-                statement = sa.update(rule.table).where(*window).values(**rule.clear)
-            yield self._session.execute(statement).rowcount
-            if boundary is None:
+                statement = sa.update(rule.table).values(**rule.clear)
+            keys = self._session.scalars(statement.where(pending, batch).returning(key)).all()
+            done += len(keys)
+            yield len(keys)
+            if len(keys) < batch_size:
                 return
-            last = boundary
+            last = max(keys)
 
 
 def summarise(results: list[tuple[RetentionRule, int]], purposes: PurposeRegistry = PURPOSES,
