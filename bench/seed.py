@@ -206,3 +206,190 @@ def add_codes(connection, dialect: str, seeder_key: bytes, license_ids: list[str
           seeder.pseudonym("activation-code", code.replace("-", "")), 1, expires, created)
          for n, code in enumerate(codes)))
     return codes
+
+
+# What `flask privacy purge` meets in a database that has run for years, in rows per
+# category at scale 1: 1,000,000 rows for the purge to act on (each by exactly one
+# rule, so the purge's total is their sum) and about as many it must leave alone.
+# Ages are in days before seeding; each band keeps at least two days from the
+# retention cut-offs (30 days for IP prefixes, 90 for device data, 730 for seat rows,
+# 365 for the access log and disabled staff), so the purge's clock may run later.
+PURGE_MIX = {
+    # Acted on.
+    "seat_history": 250_000,      # released 760-1400 days ago, already de-identified: deleted
+    "seat_released": 200_000,     # released 95-700 days ago with device data: de-identified
+    "seat_ip_live": 100_000,      # live seat, IP prefix 32-85 days old: prefix cleared
+    "seat_ip_released": 50_000,   # released 40-85 days ago, prefix older still: cleared
+    "proof_expired": 250_000,     # replay-cache entries expired 1 minute to 2 days ago
+    "code_expired": 100_000,      # codes expired 1-365 days ago (a fifth redeemed by a live seat)
+    "log_expired": 49_990,        # access-log entries 370-700 days old
+    "staff_disabled": 10,         # staff disabled 370-700 days ago
+    # Left alone.
+    "seat_live": 500_000,         # live seat, IP prefix 0-25 days old
+    "seat_recent": 100_000,       # released 1-20 days ago, device data and prefix kept
+    "seat_husk": 100_000,         # released 95-700 days ago, de-identified earlier
+    "proof_live": 100_000,        # expire in 2 hours to 1 day
+    "code_live": 100_000,         # expire in 1-30 days (a tenth redeemed by a live seat)
+    "log_recent": 49_990,         # access-log entries 1-360 days old
+    "staff_kept": 10,             # active, or disabled 1-300 days ago
+}
+# The rule of each acted-on category, as `flask privacy purge --json` names it.
+PURGE_RULES = {
+    "seats.history": ("seat_history",),
+    "seats.released": ("seat_released",),
+    "seats.ip_prefix": ("seat_ip_live", "seat_ip_released"),
+    "spent_proofs.expired": ("proof_expired",),
+    "activation_codes.expired": ("code_expired",),
+    "access_log.expired": ("log_expired",),
+    "staff.disabled": ("staff_disabled",),
+}
+PURGE_SEAT_KINDS = ("seat_history", "seat_released", "seat_ip_live", "seat_ip_released",
+                    "seat_live", "seat_recent", "seat_husk")
+
+
+@dataclass
+class Purgeable:
+    """What seed_purgeable wrote: rows per PURGE_MIX category, and when."""
+
+    counts: dict
+    now: datetime
+    seconds: float = 0.0
+
+    def expected(self) -> dict:
+        """Rows each retention rule should act on."""
+        return {rule: sum(self.counts[k] for k in kinds) for rule, kinds in PURGE_RULES.items()}
+
+
+def purge_counts(scale: float) -> dict:
+    """PURGE_MIX at SCALE (0.1: 100,000 rows to act on), at least one row per category."""
+    return {kind: max(1, round(rows * scale)) for kind, rows in PURGE_MIX.items()}
+
+
+class _PurgeRows:
+    """Rows of the PURGE_MIX categories, in the stored formats, mixed in random order."""
+
+    def __init__(self, seeder: Seeder, rng: random.Random):
+        self._seeder = seeder
+        self._format = seeder._format
+        self._rng = rng
+        # Real seats carry an encrypted device name; a pool keeps seeding cheap.
+        self._names = [seeder._vault.encrypt(f"workstation-{n}", "seats.device_name")
+                       for n in range(256)]
+        self.live_seats: list[str] = []  # a sample, for the seat_id of redeemed codes
+
+    def ago(self, low: float, high: float) -> datetime:
+        return self._seeder.now - timedelta(days=self._rng.uniform(low, high))
+
+    def _mixed(self, counts: dict, kinds) -> list[str]:
+        order = [kind for kind in kinds for _ in range(counts[kind])]
+        self._rng.shuffle(order)
+        return order
+
+    def seats(self, counts: dict, license_ids: list[str]):
+        f, rng = self._format, self._rng
+        for n, kind in enumerate(self._mixed(counts, PURGE_SEAT_KINDS)):
+            released = prefix_at = None
+            device = kind not in ("seat_history", "seat_husk")
+            if kind == "seat_history":
+                released = self.ago(760, 1400)
+            elif kind in ("seat_released", "seat_husk"):
+                released = self.ago(95, 700)
+            elif kind == "seat_ip_live":
+                prefix_at = self.ago(32, 85)
+            elif kind == "seat_ip_released":
+                released = self.ago(40, 85)
+                prefix_at = released - timedelta(days=rng.uniform(0, 5))
+            elif kind == "seat_live":
+                prefix_at = self.ago(0, 25)
+            else:  # seat_recent
+                released = self.ago(1, 20)
+                prefix_at = released - timedelta(days=rng.uniform(0, 5))
+            last_seen = prefix_at or released
+            activated = last_seen - timedelta(days=rng.uniform(1, 400))
+            if device:
+                x = b64(secrets.token_bytes(32))
+                pseudonym = self._seeder.pseudonym("device", f"bench-fp-{secrets.token_hex(12)}")
+                identity = (pseudonym, 1, jwk_thumbprint(x), x, rng.choice(self._names),
+                            rng.choice(("linux", "windows", "macos")),
+                            rng.choice(("BE", "DE", "FR")))
+            else:
+                identity = (None,) * 7
+            prefix = f"81.{rng.randrange(256)}.{rng.randrange(256)}.0/24" if prefix_at else None
+            seat_id = new_id("act")
+            if kind == "seat_live" and len(self.live_seats) < 1000:
+                self.live_seats.append(seat_id)
+            yield (seat_id, license_ids[n // SEATS_PER_LICENSE], *identity,
+                   f.boolean(False), f.time(activated), f.time(last_seen), f.time(released),
+                   "deactivated" if released else None, prefix, f.time(prefix_at))
+
+    def codes(self, counts: dict, license_ids: list[str]):
+        f, rng, now = self._format, self._rng, self._seeder.now
+        for n, kind in enumerate(self._mixed(counts, ("code_expired", "code_live"))):
+            if kind == "code_expired":
+                expires = self.ago(1, 365)
+                redeemed = expires - timedelta(days=rng.uniform(1, 20)) if n % 5 == 0 else None
+            else:
+                expires = now + timedelta(days=rng.uniform(1, 30))
+                redeemed = self.ago(0, 1) if n % 10 == 0 else None
+            seat = rng.choice(self.live_seats) if redeemed and self.live_seats else None
+            code = secrets.token_hex(10)
+            yield (license_ids[n % len(license_ids)],
+                   self._seeder.pseudonym("activation-code", code), 1, f.time(expires),
+                   f.time(redeemed), seat, f.time(expires - timedelta(days=30)))
+
+    def proofs(self, counts: dict):
+        f, now = self._format, self._seeder.now
+        for kind in self._mixed(counts, ("proof_expired", "proof_live")):
+            expires = (self.ago(1 / 1440, 2) if kind == "proof_expired"
+                       else now + timedelta(hours=self._rng.uniform(2, 24)))
+            yield hashlib.sha256(secrets.token_bytes(16)).hexdigest(), f.time(expires)
+
+    def access_log(self, counts: dict):
+        f = self._format
+        for kind in self._mixed(counts, ("log_expired", "log_recent")):
+            occurred = self.ago(370, 700) if kind == "log_expired" else self.ago(1, 360)
+            subject = self._seeder.pseudonym("subject", new_id("acc"))
+            yield (f.time(occurred), f"staff:{self._rng.randrange(1, 40)}", "support", subject,
+                   1, "support", "account.lookup", f"TICKET-{self._rng.randrange(100000)}")
+
+    def staff(self, counts: dict):
+        f = self._format
+        for n, kind in enumerate(self._mixed(counts, ("staff_disabled", "staff_kept"))):
+            if kind == "staff_disabled":
+                disabled = self.ago(370, 700)
+            else:
+                disabled = self.ago(1, 300) if n % 2 else None
+            created = (disabled or self._seeder.now) - timedelta(days=400)
+            yield (f"Staff {n}", "support", secrets.token_hex(32), 1, f.time(created),
+                   f.time(disabled))
+
+
+def seed_purgeable(connection, dialect: str, *, product_id: int, scale: float,
+                   pseudonym_key: bytes, vault, password_hash: str,
+                   rng: random.Random | None = None) -> Purgeable:
+    """Fill the tables with purge_counts(SCALE) rows: expired and live, mixed."""
+    started = time.perf_counter()
+    counts = purge_counts(scale)
+    seeder = Seeder(connection, dialect, pseudonym_key, vault, password_hash)
+    rows = _PurgeRows(seeder, rng or random.Random(13))
+    seats = sum(counts[kind] for kind in PURGE_SEAT_KINDS)
+    holders = -(-seats // SEATS_PER_LICENSE)
+    license_ids = seeder.licenses(
+        seeder.accounts([f"purge-{n:07d}" for n in range(holders)]), product_id,
+        SEATS_PER_LICENSE)
+    writer = seeder._writer
+    writer.rows("seats", ["id", "license_id", "device_pseudonym", "device_key_version",
+                          "device_jkt", "device_public_key", "device_name", "platform", "country",
+                          "offline", "activated_at", "last_refresh_at", "released_at",
+                          "release_reason", "ip_prefix", "ip_prefix_at"],
+                rows.seats(counts, license_ids))
+    writer.rows("activation_codes", ["license_id", "code_hmac", "key_version", "expires_at",
+                                     "redeemed_at", "seat_id", "created_at"],
+                rows.codes(counts, license_ids))
+    writer.rows("spent_proofs", ["jti_hash", "expires_at"], rows.proofs(counts))
+    writer.rows("access_log", ["occurred_at", "actor", "actor_role", "subject_pseudonym",
+                               "subject_key_version", "purpose", "action", "reason"],
+                rows.access_log(counts))
+    writer.rows("staff", ["name", "role", "token_hmac", "key_version", "created_at",
+                          "disabled_at"], rows.staff(counts))
+    return Purgeable(counts=counts, now=seeder.now, seconds=time.perf_counter() - started)
