@@ -316,12 +316,10 @@ def password_hash_timing() -> tuple[str, dict]:
 
 
 def privacy_jobs(secrets: dict) -> dict:
-    """The purge and export rows: measured when the commands exist, else 'not available'."""
+    """The purge and export rows (bench/privacy.py)."""
     from bench import privacy
 
-    env = service_env(secrets, "sqlite", SQLITE_NAMES["default"], SQLITE_NAMES["compliance"],
-                      RESULTS / "sqlite" / "instance")
-    return privacy.measure(env, say)
+    return privacy.measure(secrets, say)
 
 
 def machine() -> dict:
