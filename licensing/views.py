@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
@@ -22,8 +20,8 @@ from licensing.schemas import (ACTIVATION_REQUEST, ActivationInputSchema, Activa
                                JwksSchema, RefreshInputSchema)
 from licensing.services import ActivationResult, DeviceClaim
 from licensing.types import rfc3339, utcnow
-from licensing.wiring import (activation_service, current_signer, key_service, rate_limits,
-                              replay_cache)
+from licensing.wiring import (activation_service, components, current_signer, key_service,
+                              rate_limits, replay_cache)
 from privacy.geo import Location
 from privacy.wiring import components as privacy_components
 
@@ -63,12 +61,6 @@ class Spend:
 
     key: str
     until: datetime
-
-
-@functools.cache
-def _autocommit(engine: sa.Engine) -> sa.Engine:
-    """ENGINE's pool, with connections in autocommit mode."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def verified_proof() -> tuple[VerifiedProof, Spend]:
@@ -201,21 +193,21 @@ def refresh(activation_id: str):
             spend_now(spend)  # a replayed proof is refused (401) before a bad body (400)
         raise
     fingerprint = data.get("fingerprint")
-    # Not on the ORM session: its unit of work has nothing to do on a refresh, and
-    # its begin and commit cost more than the statement. On PostgreSQL the refresh
-    # is one statement that writes only what an allowed refresh writes, so it runs
-    # without BEGIN and COMMIT round trips (a fingerprint check needs a transaction).
-    engine = db.engine
-    if engine.dialect.name == "postgresql" and fingerprint is None:
-        work = _autocommit(engine).connect()
-    else:
-        work = engine.begin()
     # The signing key is loaded (on a cache miss) through the session first, and
     # that transaction ends before the refresh's own begins: on SQLite both would
     # want the write lock, and a key made on first use must be committed.
     service = activation_service(current_signer())
     if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
+    # Not on the ORM session: its unit of work has nothing to do on a refresh, and
+    # its begin and commit cost more than the statement. On PostgreSQL the refresh
+    # is one statement that writes only what an allowed refresh writes, so it runs
+    # without BEGIN and COMMIT round trips (a fingerprint check needs a transaction).
+    autocommit = components().autocommit
+    if autocommit is not None and fingerprint is None:
+        work = autocommit.connect()
+    else:
+        work = db.engine.begin()
     with work as connection:
         result = service.refresh(activation_id, proof, request_location(), fingerprint,
                                  spend=pending, connection=connection)

@@ -30,6 +30,9 @@ class Components:
     signers: SignerCache
     redis: object | None
     rate_limits: RateLimitService
+    # The default database's pool in autocommit mode, for the one-statement refresh
+    # (PostgreSQL only; None elsewhere).
+    autocommit: sa.Engine | None = None
 
 
 def init_app(app: Flask) -> Components:
@@ -52,6 +55,8 @@ def init_app(app: Flask) -> Components:
     with app.app_context():
         for engine in db.engines.values():
             ping_when_idle(engine, idle_seconds)
+        if db.engine.dialect.name == "postgresql":
+            components.autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
     return components
 
 
