@@ -48,12 +48,19 @@ class DescribedSchema(Schema):
     description = fields.String(required=True)
 
 
-class RetentionPeriodSchema(Schema):
-    key = fields.String(required=True)
+class ReportPeriodSchema(Schema):
+    """A retention period as the subject is told it."""
+
     applies_to = fields.String(required=True)
     days = fields.Integer(required=True, allow_none=True)
     after = fields.String(required=True)
     action = fields.String(required=True)
+
+
+class RetentionPeriodSchema(ReportPeriodSchema):
+    """A retention period in the record of processing: with its key and enforcement."""
+
+    key = fields.String(required=True)
     enforced_by_purge = fields.Boolean(required=True)
 
 
@@ -62,17 +69,22 @@ class RetentionSchema(Schema):
     periods = fields.List(fields.Nested(RetentionPeriodSchema), required=True)
 
 
-class PurposeSchema(Schema):
-    """One purpose of processing."""
+class PurposeBasicsSchema(Schema):
+    """What every description of a purpose states."""
 
     key = fields.String(required=True)
     description = fields.String(required=True)
     lawful_basis = fields.String(required=True)
     lawful_basis_text = fields.String(required=True)
+    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
+
+
+class PurposeSchema(PurposeBasicsSchema):
+    """One purpose of processing."""
+
     data_categories = fields.List(fields.Nested(DescribedSchema), required=True)
     data_subjects = fields.List(fields.Nested(DescribedSchema), required=True)
     retention = fields.Nested(RetentionSchema, required=True)
-    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
     policy_clause = fields.String(required=True)
     stored_in = fields.List(fields.String(), required=True)
 
@@ -124,28 +136,16 @@ class SourcedCategorySchema(DescribedSchema):
     source = fields.String(required=True)
 
 
-class ReportPeriodSchema(Schema):
-    applies_to = fields.String(required=True)
-    days = fields.Integer(required=True, allow_none=True)
-    after = fields.String(required=True)
-    action = fields.String(required=True)
-
-
 class ReportRetentionSchema(Schema):
     summary = fields.String(required=True)
     periods = fields.List(fields.Nested(ReportPeriodSchema), required=True)
 
 
-class ReportPurposeSchema(Schema):
+class ReportPurposeSchema(PurposeBasicsSchema):
     """A purpose the subject's data is processed for, as the subject is told it."""
 
-    key = fields.String(required=True)
-    description = fields.String(required=True)
-    lawful_basis = fields.String(required=True)
-    lawful_basis_text = fields.String(required=True)
     data_categories = fields.List(fields.Nested(SourcedCategorySchema), required=True)
     retention = fields.Nested(ReportRetentionSchema, required=True)
-    recipients = fields.List(fields.Nested(DescribedSchema), required=True)
     policy_clause = fields.String(required=True)
 
 
