@@ -39,6 +39,9 @@ TARGET_BACKEND = "postgresql"
 TARGET_SECONDS = 60
 ROWS = 1_000_000
 SMALL_SCALE = 0.1
+# A smoke run (BENCH_QUICK=1) seeds a twentieth of the rows.
+SCALE = float(os.environ.get("BENCH_PURGE_SCALE",
+                             "0.05" if os.environ.get("BENCH_QUICK") == "1" else "1"))
 FLAT_MIB = 10
 FLAT_SHARE = 0.10
 PURGE_TIMEOUT = 900
@@ -269,8 +272,8 @@ def measure_backend(backend: str, secrets: dict, say) -> dict:
 
     names = NAMES[backend]
     try:
-        small = purge_once(backend, secrets, SMALL_SCALE, say)
-        big = purge_once(backend, secrets, 1.0, say)
+        small = purge_once(backend, secrets, SCALE * SMALL_SCALE, say)
+        big = purge_once(backend, secrets, SCALE, say)
     except Exception as exc:  # noqa: BLE001 - the row reports the failure
         say(f"  {backend}: failed: {exc}")
         return {"status": "failed", "figure": None, "seconds": None, "peak_mib": None,
@@ -299,7 +302,7 @@ def measure_purge(say, backends: tuple[str, ...] = ("postgresql", "sqlite")) -> 
     result[TARGET_BACKEND]. Each row has status, figure, seconds, peak_mib,
     met (≤ TARGET_SECONDS and flat) and detail (backend, mix, batch size).
     """
-    say(f"== privacy purge of {ROWS:,} expired rows ({', '.join(backends)})")
+    say(f"== privacy purge of {int(ROWS * SCALE):,} expired rows ({', '.join(backends)})")
     secrets = bench_secrets()
     results = {}
     for backend in backends:
