@@ -49,8 +49,10 @@ class Load:
         return "refresh", requests.post(self.base_url + path, json={},
                                         headers={"DPoP": proof}, timeout=30), None
 
-    def _activate(self) -> tuple[str, requests.Response, str | None]:
+    def _activate(self) -> tuple[str, requests.Response, str | None] | None:
         with self._lock:
+            if not self.codes:
+                return None  # every code used: an outage answers fast, and each try spends one
             code = self.codes.popleft()
         device = Device(base_url=self.base_url)
         body = device.activation_body(activation_code=code)
@@ -63,7 +65,10 @@ class Load:
             if not self.running.wait(timeout=0.05):
                 continue
             sent = time.monotonic()
-            name, response, code = kind()
+            made = kind()
+            if made is None:
+                return
+            name, response, code = made
             body = response.json() if response.content else {}
             with self._lock:
                 self.records.append((sent, name, response.status_code, body.get("code"), code))
