@@ -6,14 +6,16 @@ two ORM entities cost more CPU than the query itself.
 
 On PostgreSQL one statement does the whole database side of a refresh: it
 spends the proof's jti, stamps the seat (``last_refresh_at`` and where the
-request came from) and returns the seat, its license terms, the product code,
-the account's restriction and the seats in use. The caller checks the row and
-raises when the refresh is refused; the rollback then undoes the stamp.
-Stamping under the UPDATE's row lock also means a refresh that races a
-deactivation sees the released seat, never the row as it was before.
+request came from) only when the refresh is allowed (ALLOWED below), and
+returns the seat as it was, with its license terms, the product code, the
+account's restriction and the seats in use. The caller decides the answer from
+that row. Since a refused refresh writes nothing but its spent jti, the
+statement can run in autocommit mode, with no BEGIN or COMMIT round trips.
+The stamp re-checks its conditions under the seat's row lock: a refresh that
+raced a release or a suspension finds it not stamped, and answers 503.
 
-SQLite cannot return joined columns from an UPDATE, nor write in a WITH
-clause, so there the same columns come from a SELECT followed by an UPDATE.
+SQLite cannot write in a WITH clause, so there the jti is spent, the seat read
+and then stamped in three statements of the caller's transaction.
 """
 
 from __future__ import annotations
