@@ -314,12 +314,15 @@ class ActivationService:
                 connection: sa.Connection | None = None) -> ActivationResult:
         """Issue a new lease for an active seat held by the proof's key.
 
-        SPEND = (jti hash, until) spends the proof's jti in this transaction,
-        in the same statement as the seat is read on PostgreSQL; a replayed
-        proof is refused before anything else. With FINGERPRINT (optional in
-        the body), the device ID must match the seat's pseudonym, and a seat
-        pseudonymised under an older key moves to the current one. The work
-        runs on CONNECTION (a Core transaction) when given, else on the session.
+        SPEND = (jti hash, until) spends the proof's jti in the database, in
+        the same statement as the seat is read on PostgreSQL; a replayed proof
+        is refused before anything else. The seat is stamped only when the
+        refresh is allowed, so on PostgreSQL CONNECTION may be in autocommit
+        mode: a refused refresh writes nothing but its spent jti. With
+        FINGERPRINT (optional in the body), the device ID must match the
+        seat's pseudonym, and a seat pseudonymised under an older key moves to
+        the current one; that needs CONNECTION to be a transaction. The work
+        runs on CONNECTION when given, else on the session.
         """
         connection = connection or self._session.connection()
         now = self._clock()
