@@ -287,7 +287,8 @@ def measure_backend(backend: str, secrets: dict, say) -> dict:
                    f"({small['rows'] // 1000}k rows: {small['seconds']:.1f} s, "
                    f"{small['peak_mib']:.0f} MiB)"),
         "seconds": big["seconds"], "peak_mib": big["peak_mib"],
-        "met": big["seconds"] <= TARGET_SECONDS and flat, "flat": flat,
+        # A scaled-down smoke run says nothing about the 1M target.
+        "met": big["seconds"] <= TARGET_SECONDS and flat if SCALE >= 1 else None, "flat": flat,
         "detail": f"{backend}, {_mix(big['counts'])}, batch size {DEFAULT_BATCH_SIZE}",
         "rows": big["rows"], "rules": big["rules"], "seed_seconds": big["seed_seconds"],
         "second_run_seconds": big["second_run_seconds"],
