@@ -285,12 +285,15 @@ class ActivationService:
             seat.device_name = claim.device_name
         if claim.platform is not None:
             seat.platform = claim.platform
-        self._repseudonymise(seat, claim.fingerprint)
-
-    def _repseudonymise(self, seat: Seat, fingerprint: str) -> None:
-        if seat.device_key_version != self._pseudonyms.current_version:
-            fresh = self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
+        fresh = self._fresh_pseudonym(seat, claim.fingerprint)
+        if fresh is not None:
             seat.device_pseudonym, seat.device_key_version = fresh.value, fresh.key_version
+
+    def _fresh_pseudonym(self, seat: Seat | SeatState, fingerprint: str) -> Pseudonym | None:
+        """The device's pseudonym under the current key, when the seat's is older."""
+        if seat.device_key_version == self._pseudonyms.current_version:
+            return None
+        return self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
 
     def _lease(self, seat: Seat | SeatState, license: License | LicenseTerms, product_code: str,
                now: datetime, offline: bool) -> Lease:
@@ -349,12 +352,12 @@ class ActivationService:
             # deactivation, a suspension): the device retries and gets the new answer.
             log.info("refresh raced a change to its seat; answered 503")
             raise errors.Unavailable()
-        if fingerprint is not None and seat.device_key_version != self._pseudonyms.current_version:
+        fresh = self._fresh_pseudonym(seat, fingerprint) if fingerprint is not None else None
+        if fresh is not None:
             # Rare: after a key rotation, the seat moves to the current key.
-            current = self._pseudonyms.pseudonym(domains.DEVICE, fingerprint)
             connection.execute(sa.update(Seat.__table__).where(Seat.__table__.c.id == seat.id)
-                               .values(device_pseudonym=current.value,
-                                       device_key_version=current.key_version))
+                               .values(device_pseudonym=fresh.value,
+                                       device_key_version=fresh.key_version))
         lease = self._lease(seat, license, found.product_code, now, seat.offline)
         return ActivationResult(seat, license, found.product_code, found.seats_used, lease, False)
 
