@@ -23,7 +23,7 @@ def b64(raw: bytes) -> str:
 
 
 def new_id(prefix: str) -> str:
-    """The same shape of public id the service makes (licensing.types.new_id)."""
+    """The same shape of public id the service makes (core.database.new_id)."""
     return f"{prefix}_" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 

@@ -122,7 +122,7 @@ def _product_id(connection, dialect: str) -> tuple[int, bool]:
 def seed_holder(url: str, settings: dict, say) -> Holder:
     """One account with SEATS seats on SEATS / 10 licenses, written in bulk."""
     from config.settings import PASSWORD_HASH_PRODUCTION
-    from licensing.passwords import PasswordService
+    from licensing.accounts.passwords import PasswordService
     from privacy.vault import Vault
 
     dialect = _dialect(url)

@@ -26,7 +26,6 @@ from bench import proofs
 from bench.common import bench_secrets
 from bench.run import Backend, password_hash_timing, recreate_databases
 
-
 ROUNDS = 20
 
 
@@ -64,8 +63,8 @@ def main() -> int:
     seeded = backend.prepare(backend.names["default"], 10_000)
     os.environ.update({k: v for k, v in backend.env.items() if k.startswith("TESSERA_")})
 
+    from core.database import db
     from licensing import create_app
-    from licensing.extensions import db
 
     app = create_app()
     client = app.test_client()

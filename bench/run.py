@@ -25,9 +25,23 @@ from pathlib import Path
 import psycopg
 
 from bench import proofs, report, seed
-from bench.common import PRODUCT, RESULTS, ROOT, bench_secrets, database_url, psycopg_url
-from bench.servers import (Server, drop_databases, flask, recreate_databases, running,
-                           service_env, wrk, wrk_available)
+from bench.common import (
+    RESULTS,
+    ROOT,
+    bench_secrets,
+    database_url,
+    psycopg_url,
+)
+from bench.servers import (
+    Server,
+    drop_databases,
+    flask,
+    recreate_databases,
+    running,
+    service_env,
+    wrk,
+    wrk_available,
+)
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SETTINGS = {
@@ -299,7 +313,7 @@ def scale(backend: Backend, small: Server, small_seeded: seed.Seeded) -> dict:
 def password_hash_timing() -> tuple[str, dict]:
     """Hash the benchmark password with the production parameters; time hash and verify."""
     from config.settings import PASSWORD_HASH_PRODUCTION
-    from licensing.passwords import PasswordService
+    from licensing.accounts.passwords import PasswordService
 
     service = PasswordService(**PASSWORD_HASH_PRODUCTION)
     hashes, verifies = [], []

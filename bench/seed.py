@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import ENTITLEMENTS, PRODUCT, SEATS_PER_LICENSE, b64, new_id
-from licensing.dpop import jwk_thumbprint
+from bench.common import ENTITLEMENTS, SEATS_PER_LICENSE, b64, new_id
+from licensing.activation.dpop import jwk_thumbprint
 
 CHUNK = 20_000
 _RAW = serialization.Encoding.Raw
@@ -193,7 +193,7 @@ def seed(connection, dialect: str, *, product_id: int, seats: int, hot: int, wav
 def add_codes(connection, dialect: str, seeder_key: bytes, license_ids: list[str],
               count: int) -> list[str]:
     """COUNT fresh activation codes spread over LICENSE_IDS; the plain codes are returned."""
-    from licensing.codes import generate_code
+    from licensing.catalog.codes import generate_code
 
     seeder = Seeder(connection, dialect, seeder_key, None, "")
     codes = [generate_code() for _ in range(count)]

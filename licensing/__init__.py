@@ -1,15 +1,10 @@
-"""Tessera: license verification and device binding.
+"""Tessera's product: license verification and device binding, one subpackage per domain.
 
-`create_app` is loaded on first use, so that importing the desktop client
-(`licensing.client`) never pulls in Flask or SQLAlchemy.
+accounts (Customer Area accounts, sessions, the account holder's data), catalog
+(products, licenses, codes), activation (the desktop protocol), signing (lease
+keys), support (staff and their look-ups), admin (the operator's commands).
 """
 
+from licensing.app import create_app
+
 __all__ = ["create_app"]
-
-
-def __getattr__(name):
-    if name == "create_app":
-        from licensing.app import create_app
-
-        return create_app
-    raise AttributeError(f"module 'licensing' has no attribute {name!r}")

@@ -1,12 +1,24 @@
 """Domain errors of the licensing package, one per API error code."""
 
-from privacy.errors import NotFound, ServiceError, Unavailable, ValidationFailed
+from core.errors import (
+    Conflict,
+    Forbidden,
+    MalformedJson,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
-__all__ = ["NotFound", "ServiceError", "Unavailable", "ValidationFailed"]
-
-
-class MalformedJson(ServiceError):
-    code, status, message = "MALFORMED_JSON", 400, "The body is not valid JSON."
+# The generic errors are core's; they are named here too, so that the product's
+# code reads every API error from one catalogue.
+__all__ = ["Conflict", "Forbidden", "MalformedJson", "NotFound", "PayloadTooLarge", "RateLimited",
+           "ServiceError", "Unauthenticated", "Unavailable", "UnsupportedMediaType",
+           "ValidationFailed"]
 
 
 class InvalidCredentials(ServiceError):
@@ -20,14 +32,6 @@ class InvalidActivationCode(ServiceError):
 
 class InvalidProof(ServiceError):
     code, status, message = "INVALID_PROOF", 401, "The DPoP proof is not acceptable."
-
-
-class Unauthenticated(ServiceError):
-    code, status, message = "UNAUTHENTICATED", 401, "A valid token is required."
-
-
-class Forbidden(ServiceError):
-    code, status, message = "FORBIDDEN", 403, "Your role does not allow this."
 
 
 class LicenseExpired(ServiceError):
@@ -58,27 +62,8 @@ class SeatLimitReached(ServiceError):
         super().__init__(f"All {seats} seats of this license are in use.")
 
 
-class Conflict(ServiceError):
-    code, status, message = "CONFLICT", 409, "The resource already exists."
-
-
 class ActivationReleased(ServiceError):
     code, status, message = "ACTIVATION_RELEASED", 410, "This activation has been released."
-
-
-class PayloadTooLarge(ServiceError):
-    code, status, message = "PAYLOAD_TOO_LARGE", 413, "The body is larger than 64 KiB."
-
-
-class UnsupportedMediaType(ServiceError):
-    code, status, message = "UNSUPPORTED_MEDIA_TYPE", 415, "Send application/json."
-
-
-class RateLimited(ServiceError):
-    code, status, message = "RATE_LIMITED", 429, "Too many attempts; try again later."
-
-    def __init__(self, retry_after: int):
-        super().__init__(headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 LICENSE_STATE_ERRORS = {

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from licensing.dpop import DatabaseReplayCache, RedisReplayCache
-from licensing.extensions import db
-from licensing.leases import KeyService, Signer, SignerCache
-from licensing.passwords import PasswordService
-from licensing.ratelimit import RateLimitService
-from licensing.ratelimit import init_app as init_rate_limits
-from licensing.services import ActivationService
+from core.database import db, ping_when_idle
+from core.ratelimit import RateLimitService
+from core.ratelimit import init_app as init_rate_limits
+from licensing.accounts.passwords import PasswordService
+from licensing.activation.dpop import DatabaseReplayCache, RedisReplayCache
+from licensing.activation.services import ActivationService
+from licensing.signing.leases import KeyService, Signer, SignerCache
 from privacy.pseudonym import Pseudonymizer
 from privacy.wiring import EXTENSION as PRIVACY_EXTENSION
 
@@ -58,31 +57,6 @@ def init_app(app: Flask) -> Components:
         if db.engine.dialect.name == "postgresql":
             components.autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
     return components
-
-
-def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
-    """Check a pooled connection before use only when it has sat idle for IDLE_SECONDS.
-
-    pool_pre_ping costs a round trip on every checkout, that is on every
-    request; a connection that served a request a moment ago needs none. One
-    left idle (across a database restart, or past a firewall's timeout) is
-    pinged and, if dead, replaced before the request sees it. A connection
-    that dies mid-request still turns into a 503 and invalidates the pool.
-    """
-    @sa.event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_connection, record):
-        record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection, record, _proxy):
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            # The pool discards this connection and checks out a fresh one.
-            raise sa.exc.DisconnectionError("idle connection is dead") from exc
 
 
 def components() -> Components:

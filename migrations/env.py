@@ -1,12 +1,10 @@
 import logging
-
-import sqlalchemy as sa
 from logging.config import fileConfig
 
-from sqlalchemy import MetaData
-from flask import current_app
-
+import sqlalchemy as sa
 from alembic import context
+from flask import current_app
+from sqlalchemy import MetaData
 
 USE_TWOPHASE = False
 

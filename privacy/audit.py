@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from core.database import utcnow
+from core.errors import NotFound, ValidationFailed
 from privacy import pseudonym as domains
-from privacy.database import utcnow
-from privacy.errors import NotFound, ValidationFailed
 from privacy.models import AccessLogEntry
 from privacy.providers import ProviderRegistry
 from privacy.pseudonym import Pseudonym, Pseudonymizer

@@ -25,10 +25,10 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.database import rfc3339, utcnow
+from core.errors import NotFound
 from privacy import pseudonym as domains
 from privacy.audit import Access, AccessAuditService, subject_pseudonym
-from privacy.database import rfc3339, utcnow
-from privacy.errors import NotFound
 from privacy.providers import Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonym, Pseudonymizer
 from privacy.purposes import PRIVACY_RIGHTS, processes

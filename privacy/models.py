@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from privacy.database import UTCDateTime, db, utcnow
+from core.database import UTCDateTime, db, utcnow
 from privacy.purposes import PRIVACY_RIGHTS, STAFF_ACCESS, SUPPORT, personal
 
 _AUDIT = personal("access.audit", SUPPORT, PRIVACY_RIGHTS, STAFF_ACCESS)

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 
-from privacy.database import utcnow
+from core.database import utcnow
 from privacy.purposes import PURPOSES, PurposeRegistry
 
 log = logging.getLogger("tessera.privacy.retention")

@@ -1,6 +1,6 @@
 """The privacy officer's endpoints: the record of processing and the access log.
 
-Staff authentication belongs to the product (``licensing.staff``), and
+Staff authentication belongs to the product (``licensing.support.staff``), and
 ``privacy`` never imports ``licensing``; so the app factory hands this
 blueprint an authenticator — a function that takes the roles allowed and
 returns the acting ``Actor`` or raises the 401/403 error. The endpoints stay
@@ -14,12 +14,12 @@ from typing import Callable
 from flask import Flask, current_app, g, request
 from flask_smorest import Api, Blueprint
 
+from core.database import db, rfc3339
+from core.schemas import ApiErrorSchema, load
 from privacy.audit import Access, Actor, clean_reason
-from privacy.database import db, rfc3339
 from privacy.purposes import PRIVACY_RIGHTS, PURPOSES
 from privacy.ropa import record_of_processing
-from privacy.schemas import (AccessLogQuerySchema, AccessLogSchema, ApiErrorSchema, RopaSchema,
-                             load)
+from privacy.schemas import AccessLogQuerySchema, AccessLogSchema, RopaSchema
 from privacy.wiring import EXTENSION, audit_service, components, retention_rules
 
 blp = Blueprint("privacy", __name__, url_prefix="/v1/privacy",

@@ -8,9 +8,9 @@ from typing import Callable
 
 from flask import Flask, current_app
 
+from core.database import db
 from privacy.access_report import SubjectAccessService
 from privacy.audit import AccessAuditService, Actor
-from privacy.database import db
 from privacy.erasure import ErasureService, TombstoneFile
 from privacy.geo import Locator, resolver_from_config
 from privacy.logging import configure_logging

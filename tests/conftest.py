@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import sqlalchemy as sa
 
+from core.database import db
 from licensing import create_app
-from licensing.admin import AdminService
-from licensing.extensions import db
+from licensing.admin.services import AdminService
 from licensing.wiring import components
 
 POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")

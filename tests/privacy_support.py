@@ -7,8 +7,8 @@ import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from licensing.admin import AdminService
-from licensing.extensions import db
+from core.database import db
+from licensing.admin.services import AdminService
 from licensing.wiring import components
 
 

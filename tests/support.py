@@ -11,7 +11,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.dpop import jwk_thumbprint
+from licensing.activation.dpop import jwk_thumbprint
 
 
 def b64(raw: bytes) -> str:

@@ -52,7 +52,13 @@ from .errors import (
 )
 from .fingerprint import default_fingerprint, derive_fingerprint, read_machine_id
 from .jwk import jwk_thumbprint, public_jwk
-from .keys import DeviceKey, FileKeyStore, KeyStore, MemoryKeyStore, load_or_create_device_key
+from .keys import (
+    DeviceKey,
+    FileKeyStore,
+    KeyStore,
+    MemoryKeyStore,
+    load_or_create_device_key,
+)
 from .lease import Lease, LeaseVerifier
 from .offline import (
     ActivationRequest,

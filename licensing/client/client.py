@@ -16,7 +16,13 @@ from .api import RetryPolicy, ServiceResponse, TesseraApi
 from .clock import DEFAULT_CLOCK_TOLERANCE, latest_seen, to_rfc3339
 from .fingerprint import default_fingerprint, read_machine_id, validate_fingerprint
 from .jwk import merge_jwks, validate_jwks
-from .keys import KEY_FILE_NAME, DeviceKey, FileKeyStore, KeyStore, load_or_create_device_key
+from .keys import (
+    KEY_FILE_NAME,
+    DeviceKey,
+    FileKeyStore,
+    KeyStore,
+    load_or_create_device_key,
+)
 from .lease import Lease, LeaseVerifier
 from .offline import build_activation_request, parse_license_file
 from .state import LicenseState, StateStore

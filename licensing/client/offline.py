@@ -15,11 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from .errors import LicenseFileInvalid, OfflineFileInvalid, OfflineRequestInvalid
 from .fingerprint import validate_fingerprint
-from .jwk import b64url_decode, jwk_thumbprint, public_jwk, public_key_from_jwk, validate_jwks
+from .jwk import (
+    b64url_decode,
+    jwk_thumbprint,
+    public_jwk,
+    public_key_from_jwk,
+    validate_jwks,
+)
 
 REQUEST_LABEL = "TESSERA ACTIVATION REQUEST"
 LICENSE_LABEL = "TESSERA LICENSE"

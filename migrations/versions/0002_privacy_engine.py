@@ -10,9 +10,8 @@ Revises: 0001_initial
 Create Date: 2026-11-24 20:38:19.566229
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002_privacy_engine'

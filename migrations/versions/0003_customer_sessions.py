@@ -8,9 +8,8 @@ Revises: 0002_privacy_engine
 Create Date: 2026-11-24 22:55:04.893852
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_customer_sessions'

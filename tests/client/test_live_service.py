@@ -6,10 +6,16 @@ import time
 
 import pytest
 import requests
-
-from licensing.client import (ActivationReleased, InvalidActivationCode, InvalidCredentials,
-                              LicenseClient, NotActivated, SeatLimitReached)
 from live import live_server, server_env
+
+from licensing.client import (
+    ActivationReleased,
+    InvalidActivationCode,
+    InvalidCredentials,
+    LicenseClient,
+    NotActivated,
+    SeatLimitReached,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-
-from licensing.extensions import db
-from licensing.models import ActivationCode, Staff
 from support import Device, decode_lease, unverified_claims
+
+from core.database import db
+from licensing.catalog.models import ActivationCode
+from licensing.support.models import Staff
 
 
 def invoke_json(runner, *args):

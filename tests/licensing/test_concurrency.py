@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 import sqlalchemy as sa
-
 from conftest import POSTGRES_URL
 from live import live_server, server_env
 from support import Device
@@ -55,7 +54,7 @@ def server(app, migrated, tmp_path):
 
 def _active_seats(app, license_id: str) -> int:
     with app.app_context():
-        from licensing.extensions import db
+        from core.database import db
         return db.session.scalar(sa.text(
             "SELECT count(*) FROM seats WHERE license_id = :l AND released_at IS NULL"),
             {"l": license_id})
@@ -94,7 +93,7 @@ def test_refresh_racing_a_deactivation_never_leases_the_released_seat(app, clien
     When the release commits, the refresh's stamp no longer applies: it answers
     503 (the device retries), and its retry gets 410. No lease for a released seat.
     """
-    from licensing.extensions import db
+    from core.database import db
 
     world.setup()
     device = Device()

@@ -9,17 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from privacy_support import invoke_json, staff_token
+from support import Device
 
-from licensing.extensions import db
-from licensing.models import Account, CustomerSession
-from licensing.sessions import CustomerSessionService
+from core.database import db
+from licensing.accounts.models import Account, CustomerSession
+from licensing.accounts.sessions import CustomerSessionService
 from licensing.wiring import components
 from privacy import pseudonym as domains
 from privacy.providers import ACCOUNT
 from privacy.purposes import CATEGORIES, LAWFUL_BASES, PURPOSES
 from privacy.wiring import components as privacy_components
-from privacy_support import invoke_json, staff_token
-from support import Device
 
 SESSION = "/v1/session"
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-
-from licensing.extensions import db
-from licensing.models import Account, License
-from licensing.types import utcnow
 from support import Device
+
+from core.database import db, utcnow
+from licensing.accounts.models import Account
+from licensing.catalog.models import License
 
 PATH = "/v1/activations"
 
@@ -199,7 +199,7 @@ def test_seat_goes_to_license_that_ends_last(app, client, world):
 def test_expired_activation_code_is_refused(app, client, world):
     license_id = world.setup()
     code = world.code(license_id)
-    from licensing.models import ActivationCode
+    from licensing.catalog.models import ActivationCode
     _update(app, ActivationCode, expires_at=utcnow() - timedelta(seconds=1))
     assert_error(Device().activate(client, activation_code=code), 401, "INVALID_ACTIVATION_CODE")
 
@@ -219,7 +219,7 @@ def test_unknown_route_and_wrong_method(client):
 
 def test_unexpected_failure_is_a_generic_500(app, client, world, monkeypatch):
     world.setup()
-    from licensing import services
+    from licensing.activation import services
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail: SELECT * FROM accounts")
@@ -234,9 +234,9 @@ def test_unexpected_failure_is_a_generic_500(app, client, world, monkeypatch):
 def test_a_second_active_seat_for_one_device_is_409_and_the_session_recovers(app, world):
     """The unique index is the last line behind the license lock: its violation is a
     409, and the request's rollback leaves the session usable."""
-    from licensing.dpop import VerifiedProof
+    from licensing.activation.dpop import VerifiedProof
+    from licensing.activation.services import DeviceClaim
     from licensing.errors import Conflict
-    from licensing.services import DeviceClaim
     from licensing.wiring import activation_service
 
     license_id = world.setup()

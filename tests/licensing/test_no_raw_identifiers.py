@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import requests
-
 from live import ROOT, live_server, server_env
 from support import Device
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
+from support import unverified_claims
 
 from licensing.client import LicenseClient
-from support import unverified_claims
 
 FINGERPRINT = "cluster-node-0042-abcdef"
 

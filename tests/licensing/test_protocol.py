@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 from support import Device, decode_lease, unverified_claims
 
-from licensing.extensions import db
-from licensing.models import Seat
-from licensing.types import UTCDateTime
+from core.database import UTCDateTime, db
+from licensing.activation.models import Seat
 
 
 def activate(client, world, device, **extra):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from privacy_support import staff_token
+from support import Device
 
-from licensing.accounts import AccountDirectory
-from licensing.extensions import db
+from core.database import db
+from licensing.accounts.directory import AccountDirectory
 from licensing.wiring import components
 from privacy.audit import Access, Actor
 from privacy.models import AccessLogEntry
 from privacy.wiring import audit_service
-from privacy_support import staff_token
-from support import Device
 
 
 def _lookup(app, email: str, reason: str = "TICKET-42 customer called"):

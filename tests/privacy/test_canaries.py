@@ -18,15 +18,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from privacy_support import invoke_json, staff_token
+from support import Device
 
-from licensing.accounts import AccountDirectory
-from licensing.extensions import db
+from core.database import db
+from licensing.accounts.directory import AccountDirectory
 from licensing.wiring import components
 from privacy.audit import Access, Actor
 from privacy.logging import tessera_handler
 from privacy.wiring import audit_service
-from privacy_support import invoke_json, staff_token
-from support import Device
 
 CLIENT_ADDRESS = "198.51.100.77"
 ALICE = {"username": "canary-alice", "email": "Canary.Alice@Example.ORG",

@@ -12,16 +12,17 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from privacy_support import invoke_json
+from support import Device
 
-from licensing.extensions import db
-from licensing.models import Account, ActivationCode, License, Seat
+from core.database import db, utcnow
+from licensing.accounts.models import Account
+from licensing.activation.models import Seat
+from licensing.catalog.models import ActivationCode, License
 from privacy.audit import Access, Actor
-from privacy.database import utcnow
 from privacy.erasure import Tombstone, TombstoneFile, queue_tombstone
 from privacy.models import AccessLogEntry
 from privacy.wiring import erasure_service
-from privacy_support import invoke_json
-from support import Device
 
 
 def _tombstones(app) -> Path:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import mmdb_writer
 import pytest
 import sqlalchemy as sa
-
-import mmdb_writer
-from config.settings import ConfigurationError, load_config
-from licensing.extensions import db
-from licensing.models import Seat
-from privacy.geo import (EmbeddedCountryResolver, HeaderCountryResolver, Locator,
-                         MaxMindCountryResolver, NullCountryResolver, country_code, ip_prefix,
-                         resolver_from_config)
 from support import Device
+
+from config.settings import ConfigurationError, load_config
+from core.database import db
+from licensing.activation.models import Seat
+from privacy.geo import (
+    EmbeddedCountryResolver,
+    HeaderCountryResolver,
+    Locator,
+    MaxMindCountryResolver,
+    NullCountryResolver,
+    country_code,
+    ip_prefix,
+    resolver_from_config,
+)
 
 GB_ADDRESS = "81.2.69.160"  # RIR: GB
 US_ADDRESS = "8.8.8.8"

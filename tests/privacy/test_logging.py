@@ -7,10 +7,10 @@ import json
 import logging
 
 import pytest
+from support import Device
 
 from privacy.logging import configure_logging, tessera_handler
 from privacy.purposes import processes
-from support import Device
 
 
 @pytest.fixture

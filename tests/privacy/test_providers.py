@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from support import Device
 
-from licensing.extensions import db
-from licensing.personal_data import RETENTION_RULES, LicensingPersonalData
-from privacy.errors import ValidationFailed
+from core.database import db
+from core.errors import ValidationFailed
+from licensing.accounts.personal_data import RETENTION_RULES, LicensingPersonalData
 from privacy.providers import ACCOUNT, ProviderRegistry
 from privacy.wiring import components, retention_rules
-from support import Device
 
 
 @pytest.fixture

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import POSTGRES_URL
 from live import ROOT, server_env
-from licensing.extensions import db
-from licensing.models import ActivationCode, CustomerSession, Seat, SpentProof, Staff
+from privacy_support import days_ago, invoke_json
+
+from core.database import db
+from licensing.accounts.models import CustomerSession
+from licensing.activation.models import Seat, SpentProof
+from licensing.catalog.models import ActivationCode
+from licensing.support.models import Staff
 from privacy.models import AccessLogEntry
 from privacy.retention import LOCK_NAME, RetentionRule, RetentionService, _lock_key
-from privacy_support import days_ago, invoke_json
 
 EXPECTED = {
     "license.refresh": {"seats.ip_prefix": 2},
@@ -180,7 +183,7 @@ def test_each_row_is_visited_once_even_if_the_action_leaves_it_matching(app, see
 def test_the_walk_ends_once_the_counted_rows_are_done(app, seeded):
     # A run after a big purge must not read the whole table looking for rows that the
     # count already said are not there (on PostgreSQL that read outlasts statement_timeout).
-    from licensing.personal_data import RETENTION_RULES
+    from licensing.accounts.personal_data import RETENTION_RULES
 
     released = next(rule for rule in RETENTION_RULES if rule.name == "seats.released")
     statements = []

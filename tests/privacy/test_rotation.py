@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-from config.settings import ConfigurationError, add_generated_key, load_config
-from licensing import create_app
-from licensing.accounts import AccountDirectory
-from licensing.extensions import db
-from licensing.models import Account, Seat
-from licensing.wiring import components
 from privacy_support import invoke_json, new_key, staff_token
 from support import Device, unverified_claims
+
+from config.settings import ConfigurationError, add_generated_key, load_config
+from core.database import db
+from licensing import create_app
+from licensing.accounts.directory import AccountDirectory
+from licensing.accounts.models import Account
+from licensing.activation.models import Seat
+from licensing.wiring import components
 
 OLD_VAULT, NEW_VAULT = new_key(), new_key()
 OLD_PSEUDONYM, NEW_PSEUDONYM = new_key(), new_key()

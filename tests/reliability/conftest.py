@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import World
 
 FIGURES: dict[str, object] = {}

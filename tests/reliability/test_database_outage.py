@@ -14,13 +14,13 @@ import time
 import pytest
 import requests
 import sqlalchemy as sa
-
 from conftest import POSTGRES_URL, World, make_config, migrate_to_head
-from licensing import create_app
-from licensing.extensions import db
 from live import live_server, server_env
 from pgcluster import AVAILABLE, throwaway_cluster
 from support import Device
+
+from core.database import db
+from licensing import create_app
 
 pytestmark = [
     pytest.mark.reliability,

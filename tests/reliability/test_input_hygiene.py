@@ -12,11 +12,11 @@ import json
 import pytest
 import requests
 import sqlalchemy as sa
-
-from licensing.extensions import db
-from licensing.models import Seat
 from live import live_server, server_env
 from support import Device
+
+from core.database import db
+from licensing.activation.models import Seat
 
 pytestmark = pytest.mark.reliability
 

@@ -16,7 +16,6 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
-
 from support import Device
 
 pytestmark = pytest.mark.reliability

@@ -14,11 +14,11 @@ from contextlib import ExitStack
 import pytest
 import requests
 import sqlalchemy as sa
-
 from conftest import POSTGRES_URL, make_config
-from licensing.extensions import db
 from live import live_server, server_env
 from support import Device
+
+from core.database import db
 
 pytestmark = [
     pytest.mark.reliability,

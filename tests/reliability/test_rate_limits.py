@@ -17,11 +17,11 @@ import requests
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-
-from licensing import errors
-from licensing.ratelimit import Counter, RateLimitService
 from live import free_port, live_server, server_env
 from support import Device
+
+from core.ratelimit import Counter, RateLimitService
+from licensing import errors
 
 pytestmark = pytest.mark.reliability
 

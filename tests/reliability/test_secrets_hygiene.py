@@ -6,14 +6,14 @@ from __future__ import annotations
 import argon2
 import pytest
 import sqlalchemy as sa
+from conftest import make_config
 from flask import session
+from support import Device
 
 from config.settings import PASSWORD_HASH_PRODUCTION, load_config
-from conftest import make_config
-from licensing.extensions import db
-from licensing.http import CONTENT_SECURITY_POLICY
-from licensing.passwords import PasswordService
-from support import Device
+from core.database import db
+from core.http import CONTENT_SECURITY_POLICY
+from licensing.accounts.passwords import PasswordService
 
 pytestmark = pytest.mark.reliability
 

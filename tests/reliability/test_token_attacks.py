@@ -15,9 +15,9 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from licensing.extensions import db
 from support import Device, b64
+
+from core.database import db
 
 pytestmark = pytest.mark.reliability
 

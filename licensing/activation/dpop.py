@@ -1,0 +1,251 @@
+"""DPoP proofs (RFC 9449) made with the device's Ed25519 key, and replay defence."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.dialects import postgresql, sqlite
+
+from licensing.activation.models import SpentProof
+from licensing.errors import InvalidProof
+
+MAX_PROOF_LENGTH = 4096
+MAX_JTI_LENGTH = 256
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = "-._~"
+# A proof names its key only by the embedded jwk; any other way of pointing at a
+# key (or a critical extension we do not implement) is a confusion attack.
+_FORBIDDEN_HEADER = frozenset({"kid", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _segment(text: str) -> bytes:
+    """Decode one base64url segment of a compact JWS, refusing anything non-canonical.
+
+    The same rules as PyJWT's: at most two '=' of padding, only the URL-safe
+    alphabet, and no second spelling of the same bytes.
+    """
+    stripped = text.rstrip("=")
+    if len(text) - len(stripped) > 2 or (stripped != text and len(text) % 4):
+        raise ValueError("bad padding")
+    if len(stripped) % 4 == 1 or not _BASE64URL.fullmatch(stripped):
+        raise ValueError("not base64url")
+    raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
+        raise ValueError("not canonical")
+    return raw
+
+
+def jwk_thumbprint(x: str) -> str:
+    """RFC 7638 thumbprint of an Ed25519 public JWK with coordinate X."""
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x},
+                           separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _same_url(htu: str, url: str) -> bool:
+    # Equal strings have equal normal forms: the usual case costs no parsing.
+    return htu == url or normalize_url(htu) == normalize_url(url)
+
+
+def normalize_url(url: str) -> str:
+    """RFC 3986 normal form of an http(s) URL, without query or fragment."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    # Decode then re-encode so %7E and ~, %2f and %2F compare equal.
+    path = quote(unquote(parts.path or "/"), safe="/" + _UNRESERVED + "!$&'()*+,;=:@")
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+@dataclass(frozen=True)
+class VerifiedProof:
+    """What a valid proof tells: the device key and the proof's id."""
+
+    jkt: str
+    public_key: str
+    jti: str
+
+
+def _public_key(header: dict) -> tuple[str, Ed25519PublicKey]:
+    jwk = header.get("jwk")
+    if (not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519"
+            or "d" in jwk or not isinstance(jwk.get("x"), str)):
+        raise InvalidProof("The proof must carry the device's public Ed25519 key.")
+    try:
+        raw = _b64decode(jwk["x"])
+        if len(raw) != 32:
+            raise ValueError("wrong key length")
+        return jwk["x"], Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise InvalidProof("The proof's key is not a valid Ed25519 key.") from exc
+
+
+def _is_time(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_times(claims: dict, now: float, window: int) -> None:
+    """iat within the window; exp and nbf, optional in a proof, honoured when present."""
+    iat, exp, nbf = claims.get("iat"), claims.get("exp", now), claims.get("nbf", now)
+    if not _is_time(iat):
+        raise InvalidProof("The proof needs an iat.")
+    if abs(now - iat) > window:
+        raise InvalidProof("The proof is stale or from the future.")
+    if not (_is_time(exp) and _is_time(nbf)) or exp < now - window or nbf > now + window:
+        raise InvalidProof("The proof is expired or not valid yet.")
+
+
+@dataclass(frozen=True)
+class _Compact:
+    """A compact JWS split and decoded, not yet verified."""
+
+    header: dict
+    signing_input: bytes
+    payload: bytes
+    signature: bytes
+
+
+def _parse(token: str) -> _Compact:
+    """Split and decode a compact JWS once (ValueError when it is not one)."""
+    header_segment, payload_segment, signature_segment = token.split(".")
+    header = json.loads(_segment(header_segment))
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    if header.get("kid") is not None and not isinstance(header["kid"], str):
+        raise ValueError("kid is not a string")
+    if header.get("b64", True) is not True:
+        raise ValueError("detached payloads are not accepted")
+    return _Compact(header, f"{header_segment}.{payload_segment}".encode("ascii"),
+                    _segment(payload_segment), _segment(signature_segment))
+
+
+def _verified_claims(compact: _Compact, key: Ed25519PublicKey) -> dict:
+    """The claims of a proof whose Ed25519 signature verifies."""
+    try:
+        key.verify(compact.signature, compact.signing_input)
+        claims = json.loads(compact.payload)
+    except (InvalidSignature, ValueError, RecursionError) as exc:
+        raise InvalidProof("The proof's signature does not verify.") from exc
+    if not isinstance(claims, dict) or not isinstance(claims.get("sub", ""), str):
+        raise InvalidProof("The proof's signature does not verify.")
+    return claims
+
+
+def verify_proof(token: str | None, method: str, url: str, now: datetime,
+                 window_seconds: int) -> VerifiedProof:
+    """Check a DPoP proof's form, signature, method, URL and age.
+
+    The token is parsed once and its signature checked with `cryptography`
+    directly: on the refresh hot path PyJWT decoded every segment twice and
+    spent more time validating base64 than verifying the signature.
+    """
+    if not token or len(token) > MAX_PROOF_LENGTH:
+        raise InvalidProof("A DPoP proof is required.")
+    try:
+        compact = _parse(token)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidProof("The DPoP proof is malformed.") from exc
+    header = compact.header
+    if header.get("typ") != "dpop+jwt" or header.get("alg") != "EdDSA":
+        raise InvalidProof("The proof must be a dpop+jwt signed with EdDSA.")
+    if _FORBIDDEN_HEADER.intersection(header):
+        raise InvalidProof("The proof may name its key only by jwk.")
+    x, key = _public_key(header)
+    claims = _verified_claims(compact, key)
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise InvalidProof("The proof needs a jti.")
+    _check_times(claims, now.timestamp(), window_seconds)
+    if claims.get("htm") != method:
+        raise InvalidProof("The proof was made for another method.")
+    htu = claims.get("htu")
+    if not isinstance(htu, str) or not _same_url(htu, url):
+        raise InvalidProof("The proof was made for another URL.")
+    return VerifiedProof(jkt=jwk_thumbprint(x), public_key=x, jti=jti)
+
+
+def jti_hash(jti: str, jkt: str) -> str:
+    """A fixed-width key for a proof id, scoped to the key that signed it."""
+    return hashlib.sha256(f"{jkt}:{jti}".encode("utf-8")).hexdigest()
+
+
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+
+@functools.cache
+def spend_statement(dialect_name: str) -> sa.Insert:
+    """INSERT a jti hash unless present, returning it when inserted.
+
+    Built once per dialect: constructing the statement cost more than compiling
+    it (which is cached).
+    """
+    table = SpentProof.__table__
+    return (_DIALECTS[dialect_name].insert(table)
+            .values(jti_hash=sa.bindparam("key", type_=table.c.jti_hash.type),
+                    expires_at=sa.bindparam("until", type_=table.c.expires_at.type))
+            .on_conflict_do_nothing().returning(table.c.jti_hash))
+
+
+class DatabaseReplayCache:
+    """Spent proof ids in the default database, shared by every worker and instance."""
+
+    transactional = True
+
+    def __init__(self, session):
+        self._session = session
+
+    def spend(self, key: str, expires_at: datetime) -> bool:
+        """Record KEY; False when it was already spent."""
+        # Core on the session's connection: same transaction, without the ORM's
+        # per-statement bookkeeping that a table with no mapped objects never needs.
+        connection = self._session.connection()
+        inserted = connection.execute(spend_statement(connection.dialect.name),
+                                      {"key": key, "until": expires_at})
+        return inserted.first() is not None
+
+    def purge(self, now: datetime) -> int:
+        """Forget proofs whose window has passed."""
+        result = self._session.execute(sa.delete(SpentProof).where(SpentProof.expires_at < now))
+        return result.rowcount
+
+
+class RedisReplayCache:
+    """Spent proof ids in Redis, expiring by themselves."""
+
+    transactional = False
+
+    def __init__(self, client, prefix: str = "tessera:dpop:"):
+        self._client = client
+        self._prefix = prefix
+
+    def spend(self, key: str, expires_at: datetime) -> bool:
+        """Record KEY; False when it was already spent."""
+        ttl = max(1, int((expires_at - datetime.now(expires_at.tzinfo)).total_seconds()) + 1)
+        return bool(self._client.set(self._prefix + key, b"1", nx=True, ex=ttl))
+
+
+def spend_window(now: datetime, window_seconds: int) -> datetime:
+    """Until when a proof made now must be remembered."""
+    return now + timedelta(seconds=2 * window_seconds)

@@ -1,0 +1,183 @@
+"""The refresh hot path's SQL: a seat, its license, and the stamp of this refresh.
+
+Every installed product refreshes on a schedule, so this is the statement the
+service runs most. It is built once per dialect and read as Core rows: loading
+two ORM entities cost more CPU than the query itself.
+
+On PostgreSQL one statement does the whole database side of a refresh: it
+spends the proof's jti, stamps the seat (``last_refresh_at`` and where the
+request came from) only when the refresh is allowed (ALLOWED below), and
+returns the seat as it was, with its license terms, the product code, the
+account's restriction and the seats in use. The caller decides the answer from
+that row. Since a refused refresh writes nothing but its spent jti, the
+statement can run in autocommit mode, with no BEGIN or COMMIT round trips.
+The stamp re-checks its conditions under the seat's row lock: a refresh that
+raced a release or a suspension finds it not stamped, and answers 503.
+
+SQLite cannot write in a WITH clause, so there the jti is spent, the seat read
+and then stamped in three statements of the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from licensing.accounts.models import Account
+from licensing.activation.dpop import spend_statement
+from licensing.activation.models import Seat
+from licensing.catalog.models import License, Product
+
+_SEATS, _LICENSES = Seat.__table__, License.__table__
+_PRODUCTS, _ACCOUNTS = Product.__table__, Account.__table__
+STAMPED = ("last_refresh_at", "country", "ip_prefix", "ip_prefix_at")
+# License statuses that refuse every activation and refresh.
+REFUSING_STATUSES = ("revoked", "suspended")
+
+
+@dataclass(frozen=True, slots=True)
+class SeatState:
+    """The columns of a seat that a refresh reads."""
+
+    id: str
+    license_id: str
+    device_pseudonym: str | None
+    device_key_version: int | None
+    device_jkt: str | None
+    released_at: datetime | None
+    offline: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseTerms:
+    """The columns of a license that its state and a lease depend on."""
+
+    id: str
+    kind: str
+    status: str
+    seats: int
+    starts_at: datetime
+    expires_at: datetime | None
+    grace_seconds: int
+    lease_seconds: int
+    offline_lease_seconds: int
+    entitlements: list
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRow:
+    """What one refresh statement found."""
+
+    seat: SeatState
+    license: LicenseTerms
+    product_code: str
+    restricted_at: datetime | None
+    seats_used: int
+
+
+_SEAT_FIELDS = SeatState.__slots__
+_LICENSE_FIELDS = LicenseTerms.__slots__
+
+
+def _columns() -> list:
+    other = _SEATS.alias("other")
+    used = (sa.select(sa.func.count()).select_from(other)
+            .where(other.c.license_id == _SEATS.c.license_id, other.c.released_at.is_(None))
+            .correlate(_SEATS).scalar_subquery())
+    return [*(_SEATS.c[name].label(f"seat_{name}") for name in _SEAT_FIELDS),
+            *(_LICENSES.c[name].label(f"license_{name}") for name in _LICENSE_FIELDS),
+            _PRODUCTS.c.code.label("product_code"),
+            _ACCOUNTS.c.restricted_at.label("restricted_at"),
+            used.label("seats_used")]
+
+
+_JOINED = (_SEATS.c.license_id == _LICENSES.c.id, _LICENSES.c.product_id == _PRODUCTS.c.id,
+           _LICENSES.c.account_id == _ACCOUNTS.c.id)
+_BY_ID = _SEATS.c.id == sa.bindparam("seat_id")
+_NOW = sa.bindparam("now", type_=_LICENSES.c.starts_at.type)
+# When a refresh may stamp its seat: the SQL form of the checks in
+# ActivationService.refresh and of services.license_state, on the same instant.
+# Python still decides the answer; these only keep a refused refresh from
+# writing, so the statement can run outside a transaction.
+ALLOWED = (
+    _SEATS.c.released_at.is_(None),
+    _SEATS.c.device_jkt == sa.bindparam("jkt"),
+    _ACCOUNTS.c.restricted_at.is_(None),
+    *(_LICENSES.c.status != status for status in REFUSING_STATUSES),
+    _LICENSES.c.starts_at <= _NOW,
+    sa.or_(_LICENSES.c.expires_at.is_(None), _LICENSES.c.expires_at > _NOW),
+)
+
+
+def _stamp(*extra) -> sa.Update:
+    values = {name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in STAMPED}
+    return (sa.update(_SEATS).values(values)
+            .where(_BY_ID, _SEATS.c.license_id == _LICENSES.c.id,
+                   _LICENSES.c.account_id == _ACCOUNTS.c.id, *ALLOWED, *extra))
+
+
+@functools.cache
+def _select() -> sa.Select:
+    return sa.select(*_columns()).where(_BY_ID, *_JOINED)
+
+
+@functools.cache
+def _one_statement(spend: bool) -> sa.Select:
+    """PostgreSQL: spend the jti, stamp the seat if allowed, return the seat as it was."""
+    if spend:
+        spent = spend_statement("postgresql").cte("spent")
+        fresh = sa.select(sa.func.count()).select_from(spent).scalar_subquery()
+        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)))
+    else:
+        fresh, touched = sa.literal(1), _stamp()
+    touched = touched.returning(_SEATS.c.id).cte("touched")
+    stamped = sa.select(sa.func.count()).select_from(touched).scalar_subquery()
+    found = _select().subquery("found")
+    # One row always, with the seat's columns NULL when there is no such seat, so
+    # a replayed proof is told apart from a missing seat. Every part of the
+    # statement sees the same snapshot: `found` is the seat before its stamp.
+    return (sa.select(fresh.label("fresh"), stamped.label("stamped"), *found.c)
+            .select_from(sa.select(sa.literal(1).label("one")).subquery("one")
+                         .outerjoin(found, sa.true())))
+
+
+def _found(row) -> RefreshRow | None:
+    if row is None or row.seat_id is None:
+        return None
+    return RefreshRow(
+        SeatState(*(getattr(row, f"seat_{name}") for name in _SEAT_FIELDS)),
+        LicenseTerms(*(getattr(row, f"license_{name}") for name in _LICENSE_FIELDS)),
+        row.product_code, row.restricted_at, row.seats_used)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the refresh statement(s) did: jti fresh?, the seat as found, stamped?"""
+
+    fresh: bool
+    found: RefreshRow | None
+    stamped: bool
+
+
+def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now: datetime,
+                   jkt: str, spend: tuple[str, datetime] | None) -> Outcome:
+    """Spend the jti (when SPEND = (key, until) is given) and stamp the seat if allowed.
+
+    On PostgreSQL this is one statement, safe outside a transaction. On SQLite
+    it is three, in the caller's transaction.
+    """
+    parameters = {"seat_id": seat_id, "now": now, "jkt": jkt, **stamp}
+    if spend is not None:
+        parameters["key"], parameters["until"] = spend
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_one_statement(spend is not None), parameters).one()
+        return Outcome(bool(row.fresh), _found(row), bool(row.stamped))
+    if spend is not None and connection.execute(spend_statement(connection.dialect.name),
+                                                parameters).first() is None:
+        return Outcome(False, None, False)
+    found = _found(connection.execute(_select(), parameters).first())
+    stamped = found is not None and connection.execute(_stamp(), parameters).rowcount == 1
+    return Outcome(True, found, stamped)
