@@ -11,7 +11,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from marshmallow import fields
 from redis.exceptions import RedisError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core import errors
@@ -124,11 +124,25 @@ def error_response(error: errors.ServiceError):
     return response
 
 
-def _on_service_error(error: errors.ServiceError):
+def after_rollback(callback) -> None:
+    """Run CALLBACK if this request fails and its transaction is rolled back."""
+    g.setdefault("after_rollback", []).append(callback)
+
+
+def _rollback() -> None:
+    """Roll the request's transaction back, then run what must survive it (every error path)."""
     db.session.rollback()
-    after_rollback = g.pop("after_rollback", None)
-    if after_rollback is not None:
-        after_rollback()
+    for callback in g.pop("after_rollback", ()):
+        try:
+            callback()
+        except (SQLAlchemyError, RedisError) as exc:
+            db.session.rollback()
+            log.warning("work after rollback failed: %s", type(exc).__name__,
+                        extra={"request_id": g.get("request_id")})
+
+
+def _on_service_error(error: errors.ServiceError):
+    _rollback()
     return error_response(error)
 
 
@@ -143,7 +157,7 @@ def _on_http_error(error: HTTPException):
 
 
 def _on_database_error(error: OperationalError | InterfaceError):
-    db.session.rollback()
+    _rollback()
     log.warning("database unavailable: %s", type(error.orig).__name__,
                 extra={"request_id": g.get("request_id")})
     return error_response(errors.Unavailable())
@@ -152,14 +166,14 @@ def _on_database_error(error: OperationalError | InterfaceError):
 def _on_redis_error(error: RedisError):
     # Spent proofs live in Redis when it is configured: a proof that cannot be
     # checked for replay is refused (503, safe to retry), never accepted.
-    db.session.rollback()
+    _rollback()
     log.warning("redis unavailable: %s", type(error).__name__,
                 extra={"request_id": g.get("request_id")})
     return error_response(errors.Unavailable())
 
 
 def _on_unexpected(error: Exception):
-    db.session.rollback()
+    _rollback()
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
     return jsonify({"code": "INTERNAL_ERROR", "message": "Something went wrong on our side.",
                     "errors": {}}), 500

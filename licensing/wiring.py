@@ -11,7 +11,7 @@ from core.database import db, ping_when_idle
 from core.ratelimit import RateLimitService
 from core.ratelimit import init_app as init_rate_limits
 from licensing.accounts.passwords import PasswordService
-from licensing.activation.dpop import DatabaseReplayCache, RedisReplayCache
+from licensing.activation.replay import DatabaseReplayCache, RedisReplayCache, ReplayGuard
 from licensing.activation.services import ActivationService
 from licensing.signing.leases import KeyService, Signer, SignerCache
 from privacy.pseudonym import Pseudonymizer
@@ -87,7 +87,8 @@ def rate_limits() -> RateLimitService:
     return components().rate_limits
 
 
-def replay_cache():
-    """Where spent DPoP proof ids are remembered: Redis when configured, else the database."""
+def replay_guard() -> ReplayGuard:
+    """The replay guard over Redis when configured, else over the database."""
     client = components().redis
-    return RedisReplayCache(client) if client is not None else DatabaseReplayCache(db.session)
+    return ReplayGuard(RedisReplayCache(client) if client is not None
+                       else DatabaseReplayCache(db.session))

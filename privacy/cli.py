@@ -19,8 +19,7 @@ from privacy.audit import Access, Actor
 from privacy.purposes import PRIVACY_RIGHTS
 from privacy.retention import DEFAULT_BATCH_SIZE, exclusive_run, summarise
 from privacy.ropa import as_text
-from privacy.views import ropa_document
-from privacy.wiring import components, erasure_service, retention_service
+from privacy.wiring import components, erasure_service, retention_service, ropa_document
 
 privacy = AppGroup("privacy", help="Record of processing, retention purge, erasure.")
 

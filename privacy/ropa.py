@@ -113,3 +113,9 @@ def as_text(document: dict) -> str:
             "  stored in: " + (", ".join(purpose["stored_in"]) or "no table yet"),
         ]
     return "\n".join(lines)
+
+
+def controller(config) -> dict:
+    """The controller named in the record of processing, from the app's config."""
+    return {"name": config["TESSERA_CONTROLLER_NAME"],
+            "contact": config["TESSERA_CONTROLLER_CONTACT"]}

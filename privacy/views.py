@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_smorest import Api, Blueprint
 
 from core.database import db, rfc3339
-from core.schemas import ApiErrorSchema, load
+from core.http import error_responses, load
 from privacy.audit import Access, Actor, clean_reason
-from privacy.purposes import PRIVACY_RIGHTS, PURPOSES
-from privacy.ropa import record_of_processing
+from privacy.purposes import PRIVACY_RIGHTS
 from privacy.schemas import AccessLogQuerySchema, AccessLogSchema, RopaSchema
-from privacy.wiring import EXTENSION, audit_service, components, retention_rules
+from privacy.wiring import EXTENSION, audit_service, components, ropa_document
 
 blp = Blueprint("privacy", __name__, url_prefix="/v1/privacy",
                 description="Privacy officers: record of processing, access log.")
@@ -33,11 +32,7 @@ REASON_HEADER = {"name": "X-Access-Reason", "in": "header", "required": True,
 
 
 def _errors(*statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, schema=ApiErrorSchema, description="Error")(view)
-        return view
-    return decorate
+    return error_responses(blp, *statuses)
 
 
 def _staff() -> Actor:
@@ -45,18 +40,6 @@ def _staff() -> Actor:
     if authenticate is None:
         raise RuntimeError("privacy endpoints need an authenticator (see privacy.views.init_app)")
     return authenticate(ROLES)
-
-
-def controller(config) -> dict:
-    """The controller named in the record of processing."""
-    return {"name": config["TESSERA_CONTROLLER_NAME"],
-            "contact": config["TESSERA_CONTROLLER_CONTACT"]}
-
-
-def ropa_document() -> dict:
-    """The record of processing of the running app."""
-    return record_of_processing(PURPOSES, db.metadata, retention_rules(),
-                                controller(current_app.config))
 
 
 @blp.route("/ropa", methods=["GET"])

@@ -19,6 +19,7 @@ from privacy.providers import ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import PURPOSES, SUPPORT
 from privacy.retention import RetentionRule, RetentionService
+from privacy.ropa import controller, record_of_processing
 from privacy.vault import EXTENSION as VAULT_EXTENSION
 from privacy.vault import Vault
 
@@ -91,3 +92,9 @@ def retention_rules() -> list[RetentionRule]:
 def retention_service() -> RetentionService:
     """The purge job's service on the command's session."""
     return RetentionService(db.session, retention_rules(), PURPOSES)
+
+
+def ropa_document() -> dict:
+    """The record of processing of the running app."""
+    return record_of_processing(PURPOSES, db.metadata, retention_rules(),
+                                controller(current_app.config))

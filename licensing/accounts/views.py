@@ -28,13 +28,13 @@ from marshmallow import Schema, fields
 
 from core.database import db, rfc3339
 from core.http import error_responses, json_body, load
+from licensing.accounts.attempts import counting_failures, limit_credential_attempt
 from licensing.accounts.sessions import session_service
 from licensing.activation.schemas import PasswordFields
-from licensing.activation.views import counting_failures, limit_credential_attempt
 from licensing.wiring import activation_service
 from privacy.providers import ACCOUNT
 from privacy.schemas import SubjectAccessReportSchema
-from privacy.views import controller
+from privacy.ropa import controller
 from privacy.wiring import subject_access_service
 
 blp = Blueprint("customer", __name__, url_prefix="/v1",

@@ -1,22 +1,21 @@
-"""DPoP proofs (RFC 9449) made with the device's Ed25519 key, and replay defence."""
+"""DPoP proofs (RFC 9449) made with the device's Ed25519 key: form, signature, method, URL, age.
+
+Spending a proof's jti (replay defence) is licensing.activation.replay's.
+"""
 
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.dialects import postgresql, sqlite
 
-from licensing.activation.models import SpentProof
 from licensing.errors import InvalidProof
 
 MAX_PROOF_LENGTH = 4096
@@ -184,68 +183,3 @@ def verify_proof(token: str | None, method: str, url: str, now: datetime,
     if not isinstance(htu, str) or not _same_url(htu, url):
         raise InvalidProof("The proof was made for another URL.")
     return VerifiedProof(jkt=jwk_thumbprint(x), public_key=x, jti=jti)
-
-
-def jti_hash(jti: str, jkt: str) -> str:
-    """A fixed-width key for a proof id, scoped to the key that signed it."""
-    return hashlib.sha256(f"{jkt}:{jti}".encode("utf-8")).hexdigest()
-
-
-_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
-
-
-@functools.cache
-def spend_statement(dialect_name: str) -> sa.Insert:
-    """INSERT a jti hash unless present, returning it when inserted.
-
-    Built once per dialect: constructing the statement cost more than compiling
-    it (which is cached).
-    """
-    table = SpentProof.__table__
-    return (_DIALECTS[dialect_name].insert(table)
-            .values(jti_hash=sa.bindparam("key", type_=table.c.jti_hash.type),
-                    expires_at=sa.bindparam("until", type_=table.c.expires_at.type))
-            .on_conflict_do_nothing().returning(table.c.jti_hash))
-
-
-class DatabaseReplayCache:
-    """Spent proof ids in the default database, shared by every worker and instance."""
-
-    transactional = True
-
-    def __init__(self, session):
-        self._session = session
-
-    def spend(self, key: str, expires_at: datetime) -> bool:
-        """Record KEY; False when it was already spent."""
-        # Core on the session's connection: same transaction, without the ORM's
-        # per-statement bookkeeping that a table with no mapped objects never needs.
-        connection = self._session.connection()
-        inserted = connection.execute(spend_statement(connection.dialect.name),
-                                      {"key": key, "until": expires_at})
-        return inserted.first() is not None
-
-    def purge(self, now: datetime) -> int:
-        """Forget proofs whose window has passed."""
-        result = self._session.execute(sa.delete(SpentProof).where(SpentProof.expires_at < now))
-        return result.rowcount
-
-
-class RedisReplayCache:
-    """Spent proof ids in Redis, expiring by themselves."""
-
-    transactional = False
-
-    def __init__(self, client, prefix: str = "tessera:dpop:"):
-        self._client = client
-        self._prefix = prefix
-
-    def spend(self, key: str, expires_at: datetime) -> bool:
-        """Record KEY; False when it was already spent."""
-        ttl = max(1, int((expires_at - datetime.now(expires_at.tzinfo)).total_seconds()) + 1)
-        return bool(self._client.set(self._prefix + key, b"1", nx=True, ex=ttl))
-
-
-def spend_window(now: datetime, window_seconds: int) -> datetime:
-    """Until when a proof made now must be remembered."""
-    return now + timedelta(seconds=2 * window_seconds)

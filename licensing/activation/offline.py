@@ -17,13 +17,9 @@ from core.database import db, rfc3339
 from core.http import error_responses, json_body, load
 from licensing import errors
 from licensing.activation.dpop import VerifiedProof
-from licensing.activation.schemas import CodeFields, PasswordFields
+from licensing.accounts.attempts import counting_failures, limit_credential_attempt
+from licensing.activation.schemas import CodeFields, PasswordFields, answer_for
 from licensing.activation.services import DeviceClaim
-from licensing.activation.views import (
-    answer_for,
-    counting_failures,
-    limit_credential_attempt,
-)
 from licensing.client.errors import OfflineRequestInvalid
 from licensing.client.offline import build_license_file, parse_activation_request
 from licensing.support.staff import authenticate_staff

@@ -27,7 +27,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from licensing.accounts.models import Account
-from licensing.activation.dpop import spend_statement
+from licensing.activation.replay import spend_statement
 from licensing.activation.models import Seat
 from licensing.catalog.models import License, Product
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.database import rfc3339
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 
@@ -89,3 +90,18 @@ class ActivationOutputSchema(Schema):
     lease = fields.String(required=True)
     lease_expires_at = fields.String(required=True)
     refresh_after = fields.String(required=True)
+
+
+def answer_for(result) -> dict:
+    """The body of a successful activation or refresh (an ActivationResult)."""
+    license = result.license
+    return {
+        "activation_id": result.seat.id,
+        "license": {"id": license.id, "product": result.product_code, "kind": license.kind,
+                    "expires_at": rfc3339(license.expires_at),
+                    "entitlements": list(license.entitlements or []),
+                    "seats": license.seats, "seats_used": result.seats_used},
+        "lease": result.lease.token,
+        "lease_expires_at": rfc3339(result.lease.expires_at),
+        "refresh_after": rfc3339(result.lease.refresh_after),
+    }

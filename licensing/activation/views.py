@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-
-from flask import current_app, g, jsonify, request
+from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from core.database import db, rfc3339, utcnow
+from core.database import db, utcnow
 from core.http import error_responses, json_body, load
-from core.ratelimit import Counter
 from licensing import errors
-from licensing.activation.dpop import (
-    DatabaseReplayCache,
-    VerifiedProof,
-    jti_hash,
-    spend_window,
-    verify_proof,
-)
-from licensing.activation.schemas import (
-    ACTIVATION_REQUEST,
-    ActivationInputSchema,
-    ActivationOutputSchema,
-    RefreshInputSchema,
-)
-from licensing.activation.services import ActivationResult, DeviceClaim
-from licensing.wiring import (
-    activation_service,
-    components,
-    current_signer,
-    rate_limits,
-    replay_cache,
-)
+from licensing.accounts.attempts import counting_failures, limit_credential_attempt
+from licensing.activation.dpop import VerifiedProof, verify_proof
+from licensing.activation.replay import Spend
+from licensing.activation.schemas import (ACTIVATION_REQUEST, ActivationInputSchema,
+                                          ActivationOutputSchema, RefreshInputSchema, answer_for)
+from licensing.activation.services import DeviceClaim
+from licensing.wiring import activation_service, components, current_signer, replay_guard
 from privacy.geo import Location
 from privacy.wiring import components as privacy_components
 
@@ -67,71 +48,19 @@ def expected_url() -> str:
     return request.base_url
 
 
-@dataclass(frozen=True)
-class Spend:
-    """A verified proof's jti, to be remembered until its window has passed."""
-
-    key: str
-    until: datetime
-
-
 def verified_proof() -> tuple[VerifiedProof, Spend]:
     """Verify the request's DPoP proof; its jti still has to be spent."""
     now = utcnow()
     window = current_app.config["TESSERA_DPOP_WINDOW_SECONDS"]
     proof = verify_proof(request.headers.get("DPoP"), request.method, expected_url(), now, window)
-    return proof, Spend(jti_hash(proof.jti, proof.jkt), spend_window(now, window))
-
-
-def spend_after_rollback(spend: Spend) -> None:
-    """Spend the jti again if the request's transaction rolls back.
-
-    A refused proof cannot be replayed either: its jti is spent whatever the outcome.
-    """
-    def spend_again():
-        DatabaseReplayCache(db.session).spend(spend.key, spend.until)
-        db.session.commit()
-    g.after_rollback = spend_again
-
-
-def spend_now(spend: Spend) -> None:
-    """Spend the jti in the replay cache; a proof used before is refused."""
-    cache = replay_cache()
-    if not cache.spend(spend.key, spend.until):
-        raise errors.InvalidProof("This proof has been used before.")
-    if cache.transactional:
-        spend_after_rollback(spend)
+    return proof, Spend.of(proof.jti, proof.jkt, now, window)
 
 
 def require_proof() -> VerifiedProof:
     """Verify the request's DPoP proof and spend its jti, whatever happens next."""
     proof, spend = verified_proof()
-    spend_now(spend)
+    replay_guard().spend(spend)
     return proof
-
-
-def limit_credential_attempt(data: dict) -> Counter:
-    """Apply the attempt limits (429) and return where a failure of this attempt counts."""
-    address = request.remote_addr or "unknown"
-    if "activation_code" in data:
-        failures = Counter("code-failures", address)
-        rate_limits().guard(hit=[Counter("address-attempts", address)], test=[failures])
-        return failures
-    account = data["username"].strip().casefold()
-    failures = Counter("account-failures", account)
-    rate_limits().guard(hit=[Counter("address-attempts", address),
-                             Counter("account-attempts", account)], test=[failures])
-    return failures
-
-
-@contextmanager
-def counting_failures(counter: Counter):
-    """Count a refused credential or code against COUNTER, then let the refusal through."""
-    try:
-        yield
-    except (errors.InvalidCredentials, errors.InvalidActivationCode):
-        rate_limits().failed(counter)
-        raise
 
 
 def request_location() -> Location:
@@ -141,20 +70,6 @@ def request_location() -> Location:
     X-Forwarded-For once ProxyFix has applied TESSERA_TRUSTED_PROXIES hops.
     """
     return privacy_components().locator.locate(request.remote_addr, request.headers)
-
-
-def answer_for(result: ActivationResult) -> dict:
-    license = result.license
-    return {
-        "activation_id": result.seat.id,
-        "license": {"id": license.id, "product": result.product_code, "kind": license.kind,
-                    "expires_at": rfc3339(license.expires_at),
-                    "entitlements": list(license.entitlements or []),
-                    "seats": license.seats, "seats_used": result.seats_used},
-        "lease": result.lease.token,
-        "lease_expires_at": rfc3339(result.lease.expires_at),
-        "refresh_after": rfc3339(result.lease.refresh_after),
-    }
 
 
 @blp.route("/activations", methods=["POST"])
@@ -190,19 +105,14 @@ def refresh(activation_id: str):
     """Issue a new lease for an active activation."""
     body = json_body(optional=True)
     proof, spend = verified_proof()
-    pending = None
-    if replay_cache().transactional:
-        # The database spends the jti in the refresh's own statement.
-        spend_after_rollback(spend)
-        pending = (spend.key, spend.until)
-    else:
-        spend_now(spend)
+    # The database spends the jti in the refresh's own statement; Redis spends it now.
+    pending = replay_guard().defer(spend)
     try:
         # Most refreshes send no body, and an empty one is valid: nothing to validate.
         data = load(_REFRESH_INPUT, body) if body else {}
     except errors.ValidationFailed:
         if pending is not None:
-            spend_now(spend)  # a replayed proof is refused (401) before a bad body (400)
+            replay_guard().spend(spend)  # a replayed proof is refused (401) before a bad body (400)
         raise
     fingerprint = data.get("fingerprint")
     # The signing key is loaded (on a cache miss) through the session first, and

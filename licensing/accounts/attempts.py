@@ -1,0 +1,35 @@
+"""Attempt limits on credentials and activation codes, per address and per account."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import request
+
+from core.ratelimit import Counter
+from licensing import errors
+from licensing.wiring import rate_limits
+
+
+def limit_credential_attempt(data: dict) -> Counter:
+    """Apply the attempt limits (429) and return where a failure of this attempt counts."""
+    address = request.remote_addr or "unknown"
+    if "activation_code" in data:
+        failures = Counter("code-failures", address)
+        rate_limits().guard(hit=[Counter("address-attempts", address)], test=[failures])
+        return failures
+    account = data["username"].strip().casefold()
+    failures = Counter("account-failures", account)
+    rate_limits().guard(hit=[Counter("address-attempts", address),
+                             Counter("account-attempts", account)], test=[failures])
+    return failures
+
+
+@contextmanager
+def counting_failures(counter: Counter):
+    """Count a refused credential or code against COUNTER, then let the refusal through."""
+    try:
+        yield
+    except (errors.InvalidCredentials, errors.InvalidActivationCode):
+        rate_limits().failed(counter)
+        raise
