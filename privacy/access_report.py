@@ -14,17 +14,8 @@ from __future__ import annotations
 from core.database import rfc3339, utcnow
 from privacy.audit import MAX_ENTRIES, AccessAuditService
 from privacy.providers import ACCOUNT, ProviderRegistry
-from privacy.purposes import (
-    CATEGORIES,
-    LAWFUL_BASES,
-    PRIVACY_RIGHTS,
-    PURPOSES,
-    RECIPIENTS,
-    SOURCES,
-    Purpose,
-    PurposeRegistry,
-    processes,
-)
+from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PRIVACY_RIGHTS, PURPOSES, RECIPIENTS,
+                              SOURCES, Purpose, PurposeRegistry, processes)
 from privacy.ropa import TRANSFERS
 
 # The people a kind of subject is, in the purposes registry's terms.

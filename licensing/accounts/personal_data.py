@@ -17,19 +17,13 @@ from licensing import errors
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat, SpentProof
+from licensing.activation.seats import ERASED, release_where
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.support.models import Staff
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
-from privacy.purposes import (
-    LICENSE_ACTIVATION,
-    LICENSE_COMPLIANCE,
-    LICENSE_REFRESH,
-    PRIVACY_RIGHTS,
-    STAFF_ACCESS,
-    SUPPORT,
-    processes,
-)
+from privacy.purposes import (LICENSE_ACTIVATION, LICENSE_COMPLIANCE, LICENSE_REFRESH,
+                              PRIVACY_RIGHTS, STAFF_ACCESS, SUPPORT, processes)
 from privacy.retention import RetentionRule
 
 NAME = "licensing"
@@ -185,10 +179,7 @@ class LicensingPersonalData:
             return ErasureOutcome()
         now = self._clock()
         seats = Seat.license_id.in_(self._licenses_of(subject_id))
-        released = self._session.execute(
-            sa.update(Seat).where(seats, Seat.released_at.is_(None))
-            .values(released_at=now, release_reason="erased")
-            .execution_options(synchronize_session=False)).rowcount
+        released = release_where(self._session, seats, ERASED, now)
         self._session.execute(sa.update(Seat).where(seats).values(**DEIDENTIFIED_SEAT)
                               .execution_options(synchronize_session=False))
         # An unused code would let a new device bind to the erased account's license.

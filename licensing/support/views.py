@@ -7,8 +7,7 @@ from marshmallow import Schema, fields
 
 from core.database import db, rfc3339, utcnow
 from core.http import error_responses
-from licensing import errors
-from licensing.activation.models import Seat
+from licensing.activation import seats
 from licensing.support.staff import access_reason, record_access, require_role
 from privacy.purposes import SUPPORT
 
@@ -31,17 +30,6 @@ class ReleaseOutputSchema(Schema):
     released_at = fields.String(required=True)
 
 
-def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
-    """Free a seat for its holder (an offline device cannot deactivate itself)."""
-    seat = session.get(Seat, seat_id, with_for_update=True)
-    if seat is None:
-        raise errors.NotFound("No such activation.")
-    if seat.released_at is None:
-        seat.released_at = now or utcnow()
-        seat.release_reason = reason
-    return seat
-
-
 @blp.route("/activations/<activation_id>/release", methods=["POST"])
 @blp.doc(parameters=STAFF_HEADERS)
 @blp.response(200, ReleaseOutputSchema)
@@ -50,7 +38,8 @@ def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
 def release(activation_id: str):
     """Release an activation's seat (idempotent), e.g. for a lost or air-gapped device."""
     reason = access_reason()
-    seat = release_seat(db.session, activation_id, "support")
+    seat = seats.locked_seat(db.session, activation_id)
+    seats.release(seat, seats.SUPPORT, utcnow())
     record_access(SUPPORT, reason, seat.license.account_id, "support.activation.release")
     answer = {"activation_id": seat.id, "released_at": rfc3339(seat.released_at)}
     db.session.commit()
