@@ -171,6 +171,7 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "OPENAPI_JSON_PATH": "openapi.json",
     }
     config.update(privacy_settings(environ, instance_dir))
+    config.update(operations_settings(environ))
     config.update(overrides)
     if config["TESSERA_TRUSTED_COUNTRY_HEADER"] and config["TESSERA_TRUSTED_PROXIES"] < 1:
         raise ConfigurationError("TESSERA_TRUSTED_COUNTRY_HEADER is only trusted behind a proxy: "
@@ -194,6 +195,15 @@ def privacy_settings(environ: dict, instance_dir: Path) -> dict:
                                        "NUMECA International, Brussels, Belgium"),
         "TESSERA_CONTROLLER_CONTACT": env("TESSERA_CONTROLLER_CONTACT", environ,
                                           "info@numeca.com"),
+    }
+
+
+
+def operations_settings(environ: dict) -> dict:
+    """Settings of what operators look at: metrics."""
+    return {
+        # /metrics answers other than a direct loopback peer only with this bearer token.
+        "TESSERA_METRICS_TOKEN": env("TESSERA_METRICS_TOKEN", environ),
     }
 
 
