@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv run test test-postgres check-reliability db-check demo bench bench-profile clean
+.PHONY: venv tools run test test-postgres check-reliability db-check demo bench bench-profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,18 @@ run: $(STAMP)
 	$(FLASK) first-steps
 	exec $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: $(STAMP)
+# Debian packages the tests drive (installed when missing; needs root, as in CI):
+# nginx in front of two instances for the proxy tests.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+tools:
+	@[ -x /usr/sbin/nginx ] || $(APT_INSTALL) nginx >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) nginx >/dev/null 2>&1; } || \
+		echo "nginx could not be installed: the proxy tests will be skipped" >&2
+
+test: $(STAMP) tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) tools
 	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
 # The reliability and security suite on PostgreSQL: fuzzing, races between two
