@@ -13,6 +13,9 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from tessera_client.errors import OfflineRequestInvalid
+from tessera_client.offline import build_license_file, parse_activation_request
+
 from core.database import db, rfc3339
 from core.http import error_responses, json_body, load
 from licensing import errors
@@ -20,8 +23,6 @@ from licensing.accounts.attempts import counting_failures, limit_credential_atte
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.schemas import CodeFields, PasswordFields, answer_for
 from licensing.activation.services import DeviceClaim
-from licensing.client.errors import OfflineRequestInvalid
-from licensing.client.offline import build_license_file, parse_activation_request
 from licensing.support.staff import authenticate_staff
 from licensing.wiring import activation_service, key_service
 

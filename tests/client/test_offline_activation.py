@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.client import (
+from tessera_client import (
     DeviceKey,
     LeaseExpired,
     LeaseNotForThisDevice,
@@ -24,8 +24,8 @@ from licensing.client import (
     parse_activation_request,
     parse_license_file,
 )
-from licensing.client.cli import main
-from licensing.client.offline import armor, unarmor
+from tessera_client.cli import main
+from tessera_client.offline import armor, unarmor
 
 FINGERPRINT = "f" * 64
 
