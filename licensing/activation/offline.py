@@ -13,14 +13,13 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from tessera_client.errors import OfflineRequestInvalid
-from tessera_client.offline import build_license_file, parse_activation_request
-
 from core.database import db, rfc3339
 from core.http import error_responses, json_body, load
 from licensing import errors
 from licensing.accounts.attempts import counting_failures, limit_credential_attempt
 from licensing.activation.dpop import VerifiedProof
+from licensing.activation.offline_files import (OfflineRequestInvalid, build_license_file,
+                                                parse_activation_request)
 from licensing.activation.schemas import CodeFields, PasswordFields, answer_for
 from licensing.activation.services import DeviceClaim
 from licensing.support.staff import authenticate_staff
