@@ -12,6 +12,7 @@ from flask_smorest import Api
 from marshmallow import fields
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core import errors
@@ -88,6 +89,10 @@ def _raw_body() -> bytes:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:
         raise errors.PayloadTooLarge() from exc
+    except (ParseException, OSError) as exc:
+        # gunicorn reads a chunked body as the app asks for it: a bad chunk size
+        # or a body cut short surfaces here, and it is the client's framing.
+        raise errors.MalformedJson("The body is not valid chunked encoding.") from exc
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if request.content_length is None and limit is not None and len(raw) >= limit:
         # A streamed (chunked) body is cut at the limit without complaint; one
