@@ -56,21 +56,48 @@ def subject_pseudonym(pseudonymizer: Pseudonymizer, subject_id: str) -> Pseudony
     return pseudonymizer.pseudonym(domains.SUBJECT, subject_id)
 
 
-def clean_reason(reason: str | None, field: str = "reason", known: list[str] = ()) -> str:
-    """The reason as stored: trimmed, scrubbed of identifiers, 3..200 characters.
+def _refuse_reason(field: str, message: str | None = None) -> ValidationFailed:
+    low, high = REASON_LENGTH
+    return ValidationFailed(errors={field: [
+        message or f"A reason (ticket or text, {low}..{high} chars) is required."]})
 
-    KNOWN are the subject's own identifying strings (name, email...): staff
-    sometimes type them into a reason, and no pattern can recognise a name.
+
+def clean_reason(reason: str | None, field: str = "reason", known: list[str] = ()) -> str:
+    """The reason as stored: trimmed, 3..200 characters as given, scrubbed of identifiers.
+
+    The length rule holds for what was sent, before redaction: a long paste
+    must not pass by redacting to a short marker. KNOWN are the subject's own
+    identifying strings (name, email...): staff sometimes type them into a
+    reason, and no pattern can recognise a name.
     """
-    text = redact((reason or "").strip())
+    text = (reason or "").strip()
+    low, high = REASON_LENGTH
+    if not low <= len(text) <= high:
+        raise _refuse_reason(field)
+    text = redact(text)
     words = {w for value in known for w in re.split(r"[\s@.,;:()<>\"']+", value) if len(w) >= 3}
     for value in sorted({*known, *words}, key=len, reverse=True):
         text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
-    low, high = REASON_LENGTH
-    if not low <= len(text) <= high:
-        raise ValidationFailed(errors={field: [f"A reason (ticket or text, {low}..{high} "
-                                               "chars) is required."]})
-    return text
+    if not re.search(r"\w", text.replace(REDACTED, "")):
+        raise _refuse_reason(field, "The reason holds nothing but identifiers; say why "
+                                    "(a ticket reference or text).")
+    # A marker may be longer than what it replaced; the column holds 200.
+    return text[:high]
+
+
+def reason_from_header(value: str | None, field: str) -> str:
+    """A reason sent in an HTTP header, as clean_reason stores it.
+
+    WSGI hands header values over as latin-1 text (PEP 3333); clients send
+    UTF-8, so the bytes are read again as UTF-8.
+    """
+    try:
+        value = value.encode("latin-1").decode("utf-8") if value else value
+    except UnicodeEncodeError:
+        pass  # not from a WSGI server's latin-1: already text
+    except UnicodeDecodeError as exc:
+        raise _refuse_reason(field, "The reason is not valid UTF-8.") from exc
+    return clean_reason(value, field)
 
 
 class AccessAuditService:

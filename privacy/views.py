@@ -16,7 +16,7 @@ from flask_smorest import Api, Blueprint
 
 from core.database import db, rfc3339
 from core.http import error_responses, load
-from privacy.audit import Access, Actor, clean_reason
+from privacy.audit import Access, Actor, reason_from_header
 from privacy.purposes import PRIVACY_RIGHTS
 from privacy.schemas import AccessLogQuerySchema, AccessLogSchema, RopaSchema
 from privacy.wiring import EXTENSION, audit_service, components, ropa_document
@@ -62,7 +62,7 @@ def access_log():
     actor = _staff()
     query = load(AccessLogQuerySchema(), request.args.to_dict())
     access = Access(actor, PRIVACY_RIGHTS,
-                    clean_reason(request.headers.get("X-Access-Reason"), "X-Access-Reason"),
+                    reason_from_header(request.headers.get("X-Access-Reason"), "X-Access-Reason"),
                     g.get("request_id"))
     audit = audit_service()
     subject, subject_id, pseudonyms = audit.resolve(query["subject"])

@@ -13,7 +13,7 @@ from licensing import errors
 from licensing.support.models import Staff
 from licensing.wiring import components
 from privacy import pseudonym as domains
-from privacy.audit import Access, Actor, clean_reason
+from privacy.audit import Access, Actor, reason_from_header
 from privacy.wiring import audit_service
 
 # Staff API tokens.
@@ -57,7 +57,7 @@ def require_role(*roles: str):
 
 def access_reason() -> str:
     """The X-Access-Reason every look-up of a person's data must carry (identifiers scrubbed)."""
-    return clean_reason(request.headers.get("X-Access-Reason"), "X-Access-Reason")
+    return reason_from_header(request.headers.get("X-Access-Reason"), "X-Access-Reason")
 
 
 def record_access(purpose: str, reason: str, subject_id: str, action: str) -> None:
