@@ -6,9 +6,10 @@ Spending a proof's jti (replay defence) is licensing.activation.replay's.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -18,29 +19,62 @@ from licensing.errors import InvalidProof
 
 MAX_PROOF_LENGTH = 4096
 MAX_JTI_LENGTH = 256
+# Ed25519 proofs under either name: "EdDSA" (RFC 8037) or the fully specified
+# "Ed25519" (RFC 9864) that newer libraries (panva's dpop 2.x) send.
+PROOF_ALGORITHMS = ("EdDSA", "Ed25519")
+# RFC 9449 section 7.1: what a 401 on a DPoP endpoint tells the client.
+ALGS_PARAMETER = 'algs="' + " ".join(PROOF_ALGORITHMS) + '"'
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = "-._~"
+_PERCENT_ENCODED = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED_BYTES = frozenset(
+    ord(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + _UNRESERVED)
 # A proof names its key only by the embedded jwk; any other way of pointing at a
 # key (or a critical extension we do not implement) is a confusion attack.
 _FORBIDDEN_HEADER = frozenset({"kid", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
 
 
+def challenge(error: Exception, proof_sent: bool) -> str:
+    """The WWW-Authenticate value of a 401 on a DPoP endpoint (RFC 9449 section 7.1)."""
+    if proof_sent and isinstance(error, InvalidProof):
+        return f'DPoP error="invalid_dpop_proof", {ALGS_PARAMETER}'
+    return f"DPoP {ALGS_PARAMETER}"
+
+
 def _same_url(htu: str, url: str) -> bool:
     # Equal strings have equal normal forms: the usual case costs no parsing.
-    return htu == url or normalize_url(htu) == normalize_url(url)
+    if htu == url:
+        return True
+    try:
+        return normalize_url(htu) == normalize_url(url)
+    except ValueError:
+        return False
+
+
+def _normal_percent(match: re.Match) -> str:
+    octet = int(match.group(1), 16)
+    return chr(octet) if octet in _UNRESERVED_BYTES else "%" + match.group(1).upper()
 
 
 def normalize_url(url: str) -> str:
-    """RFC 3986 normal form of an http(s) URL, without query or fragment."""
+    """RFC 3986 normal form of an http(s) URL, without query or fragment.
+
+    Raises ValueError for what no request URL can be: userinfo (RFC 9110
+    section 4.2.4 forbids it in http URIs) or a port that is not a number.
+    """
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError("userinfo in an http URL")
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    # Decode then re-encode so %7E and ~, %2f and %2F compare equal.
-    path = quote(unquote(parts.path or "/"), safe="/" + _UNRESERVED + "!$&'()*+,;=:@")
+    # Section 6.2.2: encode what must be, then decode only unreserved characters
+    # (%7E is ~) and upper-case the rest: %2F is data, never a path separator.
+    path = quote(parts.path or "/", safe="/%" + _UNRESERVED + "!$&'()*+,;=:@")
+    path = _PERCENT_ENCODED.sub(_normal_percent, path)
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
@@ -126,15 +160,17 @@ def verify_proof(token: str | None, method: str, url: str, now: datetime,
     directly: on the refresh hot path PyJWT decoded every segment twice and
     spent more time validating base64 than verifying the signature.
     """
-    if not token or len(token) > MAX_PROOF_LENGTH:
+    if not token:
         raise InvalidProof("A DPoP proof is required.")
+    if len(token) > MAX_PROOF_LENGTH:
+        raise InvalidProof(f"The DPoP proof is longer than {MAX_PROOF_LENGTH} characters.")
     try:
         compact = _parse(token)
     except (ValueError, RecursionError) as exc:
         raise InvalidProof("The DPoP proof is malformed.") from exc
     header = compact.header
-    if header.get("typ") != "dpop+jwt" or header.get("alg") != "EdDSA":
-        raise InvalidProof("The proof must be a dpop+jwt signed with EdDSA.")
+    if header.get("typ") != "dpop+jwt" or header.get("alg") not in PROOF_ALGORITHMS:
+        raise InvalidProof("The proof must be a dpop+jwt signed with EdDSA (or Ed25519).")
     if _FORBIDDEN_HEADER.intersection(header):
         raise InvalidProof("The proof may name its key only by jwk.")
     x, key = _public_key(header)
