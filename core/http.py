@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from core import errors
 from core.database import db
 from core.schemas import ApiErrorSchema, load, text_values
+from core.tokens import CHALLENGE, INVALID_TOKEN
 
 __all__ = ["load", "json_body", "error_response", "error_responses", "init_app", "TesseraApi"]
 
@@ -25,6 +26,8 @@ log = logging.getLogger("tessera.http")
 request_log = logging.getLogger("tessera.http.request")
 
 MAX_DEPTH = 32
+# One year: browsers and HTTP clients keep to https for that long once told.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _HTTP_CODES = {
     400: ("VALIDATION_FAILED", "The request is not valid."),
@@ -101,6 +104,24 @@ def _raw_body() -> bytes:
     return raw
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list) -> dict:
+    # Parsers disagree on which of two equal keys wins: a proxy or a log could
+    # read another value than the one acted on.
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise ValueError("duplicate key")
+    return value
+
+
+# NaN and Infinity are Python's extension, not JSON (RFC 8259); built once, as
+# json.loads would build a decoder on every call with these hooks.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+
+
 def json_body(*, optional: bool = False) -> dict:
     """The request's JSON object, checked in the contract's order (413, 415, 400)."""
     raw = _raw_body()
@@ -109,7 +130,7 @@ def json_body(*, optional: bool = False) -> dict:
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise errors.MalformedJson() from exc
     if _depth_exceeds(value, MAX_DEPTH):
@@ -121,12 +142,28 @@ def json_body(*, optional: bool = False) -> dict:
     return value
 
 
+def challenge(error: errors.ServiceError) -> str:
+    """The WWW-Authenticate value for ERROR, a 401 on this request.
+
+    RFC 9110 section 11.6.1: every 401 names how to authenticate. Endpoints
+    that take another scheme than a bearer token set g.challenge, a function
+    of the error (the desktop protocol: DPoP); every other 401 is a Bearer one.
+    """
+    endpoint_challenge = g.get("challenge")
+    if endpoint_challenge is not None:
+        return endpoint_challenge(error)
+    # RFC 6750 section 3: a client that sent a token is told it was refused.
+    return INVALID_TOKEN if request.headers.get("Authorization") else CHALLENGE
+
+
 def error_response(error: errors.ServiceError):
     """The JSON body and headers for a domain error."""
     g.error_code = error.code
     response = jsonify(error.body())
     response.status_code = error.status
     response.headers.update(error.headers)
+    if error.status == 401 and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = challenge(error)
     return response
 
 
@@ -218,6 +255,9 @@ def _stamp_response(response):
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cache-Control", "no-store")
+    # Secure when served over TLS, or when a trusted proxy (ProxyFix) says so.
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
 from core.database import db, utcnow
@@ -10,7 +10,7 @@ from core.http import error_responses, json_body, load
 from core.metrics import outcome_counter
 from licensing import errors
 from licensing.accounts.attempts import counting_failures, limit_credential_attempt
-from licensing.activation.dpop import VerifiedProof, verify_proof
+from licensing.activation.dpop import VerifiedProof, challenge, verify_proof
 from licensing.activation.replay import Spend
 from licensing.activation.schemas import (ACTIVATION_REQUEST, ActivationInputSchema,
                                           ActivationOutputSchema, RefreshInputSchema, answer_for)
@@ -36,6 +36,12 @@ _REFRESH_INPUT = RefreshInputSchema()
 DPOP_HEADER = {"name": "DPoP", "in": "header", "required": True,
                "description": "RFC 9449 proof signed with the device's Ed25519 key",
                "schema": {"type": "string"}}
+
+
+@blp.before_request
+def _dpop_challenge():
+    # Every 401 here (a proof, a password or a code refused) names the DPoP scheme.
+    g.challenge = lambda error: challenge(error, proof_sent=bool(request.headers.get("DPoP")))
 
 
 def _json_request(schema) -> dict:

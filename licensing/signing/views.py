@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -38,4 +39,7 @@ def keys():
         key_service().ensure()
         db.session.commit()
         document = key_service().jwks()
-    return document
+    # `keys rotate` publishes a new key twice the key cache period before it
+    # signs, so a copy kept for one period always holds the key of a new lease.
+    seconds = current_app.config["TESSERA_KEY_CACHE_SECONDS"]
+    return document, 200, {"Cache-Control": f"public, max-age={seconds}"}

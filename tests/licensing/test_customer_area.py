@@ -83,7 +83,8 @@ def test_wrong_password_and_unknown_user_get_the_activation_answer(client, world
     assert wrong.status_code == unknown.status_code == activation.status_code == 401
     assert wrong.json == unknown.json == activation.json
     assert wrong.json["code"] == "INVALID_CREDENTIALS"
-    assert "WWW-Authenticate" not in wrong.headers
+    # RFC 9110: every 401 names a scheme; no token was sent, so no error is named.
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer realm="tessera"'
 
 
 def test_an_unknown_user_costs_a_password_check_too(client, world):
