@@ -9,10 +9,10 @@ import time
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
+from gunicorn.http.errors import ParseException
 from marshmallow import fields
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core import errors

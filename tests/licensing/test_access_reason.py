@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from privacy_support import staff_token
 from support import Device
 
-from licensing.extensions import db
+from core.database import db
+from core.errors import ValidationFailed
 from privacy.audit import clean_reason
-from privacy.errors import ValidationFailed
 from privacy.models import AccessLogEntry
 
 

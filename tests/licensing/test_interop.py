@@ -16,9 +16,9 @@ import time
 import pytest
 from support import Device
 
-from licensing.dpop import MAX_PROOF_LENGTH, normalize_url, verify_proof
+from core.database import utcnow
+from licensing.activation.dpop import MAX_PROOF_LENGTH, normalize_url, verify_proof
 from licensing.errors import InvalidProof
-from licensing.types import utcnow
 
 PATH = "/v1/activations"
 DPOP_ALGS = 'algs="EdDSA Ed25519"'
