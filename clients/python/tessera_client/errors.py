@@ -226,7 +226,7 @@ class LeaseMalformed(LeaseInvalid):
 
 
 class LeaseAlgorithmRefused(LeaseInvalid):
-    """The lease names an algorithm other than EdDSA."""
+    """The lease names an algorithm other than Ed25519 (``EdDSA`` or ``Ed25519``)."""
 
     code = "LEASE_ALGORITHM_REFUSED"
 

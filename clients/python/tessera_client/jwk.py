@@ -15,6 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519_KEY_BYTES = 32
+# The two JOSE names of an Ed25519 signature: "EdDSA" (RFC 8037), which the
+# service signs leases with today, and "Ed25519" (RFC 9864), which it may move
+# to. Accepting both first is what lets the service switch later.
+ED25519_ALGORITHMS = ("EdDSA", "Ed25519")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -71,7 +75,7 @@ def public_key_from_jwk(jwk: Any) -> Ed25519PublicKey:
 
 
 def signing_keys(jwks: Any) -> dict[str, Ed25519PublicKey]:
-    """Index the usable EdDSA signing keys of a JWKS by ``kid``."""
+    """Index the usable Ed25519 signing keys of a JWKS by ``kid``."""
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise ValueError("JWKS must be an object with a 'keys' list")
     found: dict[str, Ed25519PublicKey] = {}
@@ -95,10 +99,10 @@ def validate_jwks(jwks: Any) -> dict[str, Any]:
 
 
 def _is_signing_entry(entry: Any) -> bool:
-    """Tell whether a JWKS entry is a public Ed25519 key meant for EdDSA signatures."""
+    """Tell whether a JWKS entry is a public Ed25519 key meant for Ed25519 signatures."""
     if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str) or not entry["kid"]:
         return False
-    if entry.get("use", "sig") != "sig" or entry.get("alg", "EdDSA") != "EdDSA":
+    if entry.get("use", "sig") != "sig" or entry.get("alg", "EdDSA") not in ED25519_ALGORITHMS:
         return False
     if "d" in entry:
         return False

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import errors
 from .clock import DEFAULT_CLOCK_TOLERANCE, check_clock
-from .jwk import b64url_decode, signing_keys, validate_jwks
+from .jwk import ED25519_ALGORITHMS, b64url_decode, signing_keys, validate_jwks
 
 LEASE_TYPE = "lease+jwt"
 MAX_LEASE_LENGTH = 16 * 1024
@@ -20,6 +20,9 @@ MAX_LEASE_LENGTH = 16 * 1024
 REFUSED_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64"})
 
 _jws = jwt.PyJWS(algorithms=["EdDSA"])
+# PyJWT knows Ed25519 signatures only as "EdDSA"; the same algorithm verifies
+# them under their fully specified name.
+_jws.register_algorithm("Ed25519", jwt.algorithms.OKPAlgorithm())
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,9 @@ def read_header(token: Any) -> dict[str, Any]:
 
 
 def check_header(header: dict[str, Any]) -> None:
-    """Refuse any header but an EdDSA lease+jwt naming a key id."""
+    """Refuse any header but an Ed25519 (EdDSA) lease+jwt naming a key id."""
     # Pinned before any key is touched: no 'none', no HMAC keyed with a public key.
-    if header.get("alg") != "EdDSA":
+    if header.get("alg") not in ED25519_ALGORITHMS:
         raise errors.LeaseAlgorithmRefused(f"lease algorithm {header.get('alg')!r} refused")
     if header.get("typ") != LEASE_TYPE:
         raise errors.LeaseTypeRefused(f"token type {header.get('typ')!r} is not {LEASE_TYPE}")
@@ -162,9 +165,10 @@ def check_header(header: dict[str, Any]) -> None:
 
 
 def verified_claims(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
-    """Verify the EdDSA signature and return the claims object."""
+    """Verify the Ed25519 signature and return the claims object."""
     try:
-        payload = _jws.decode_complete(token, key=key, algorithms=["EdDSA"])["payload"]
+        payload = _jws.decode_complete(token, key=key,
+                                       algorithms=list(ED25519_ALGORITHMS))["payload"]
     except jwt.InvalidSignatureError as exc:
         raise errors.LeaseSignatureInvalid("lease signature does not verify") from exc
     except jwt.InvalidAlgorithmError as exc:
