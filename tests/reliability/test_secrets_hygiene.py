@@ -108,7 +108,10 @@ def test_security_headers_on_every_kind_of_answer(client, path, method, status):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Cache-Control"] == "no-store"
+    # The key set alone may be kept, for the key cache period (60 s by default).
+    cacheable = (path, status) == ("/v1/keys", 200)
+    assert response.headers["Cache-Control"] == (
+        "public, max-age=60" if cacheable else "no-store")
 
 
 def _production_environ(tmp_path) -> dict:
