@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from licensing.client import (
+from tessera_client import (
     DeviceKey,
     LeaseAlgorithmRefused,
     LeaseSignatureInvalid,
