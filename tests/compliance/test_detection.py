@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from licensing.extensions import db
-from licensing.models import License
+from core.database import db
+from licensing.catalog.models import License
 from compliance_support import activate, from_country, records, refresh
 from support import Device
 

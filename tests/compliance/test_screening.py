@@ -9,8 +9,8 @@ import responses
 from compliance_support import activate, records, refresh
 from licensing.compliance.screening import (FileScreening, HttpScreening, ListMatcher, Party,
                                             ScreeningUnavailable, entries_from_rows)
-from licensing.extensions import db
-from licensing.models import Seat
+from core.database import db
+from licensing.activation.models import Seat
 from support import Device
 
 # The columns of the published consolidated screening list, a few rows of made-up parties.

@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from compliance_support import activate, from_country, records, refresh
-from licensing.extensions import db
-from privacy.database import utcnow
-from privacy.errors import ValidationFailed
+from core.database import db, utcnow
+from core.errors import ValidationFailed
 from privacy.legal.disclosures import check_endpoint
 from privacy.legal.models import LegalRecord, SubjectLink
 from privacy.legal.subjects import reference
