@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from privacy.wiring import components
 from privacy_support import invoke_json
 from support import Device
 
+ROOT = Path(__file__).resolve().parents[2]
 # World.setup makes the email <username>@example.com, the name <Username>.
 CANARIES = {"username": "canaryuser7q", "email": "canaryuser7q@example.com",
             "fingerprint": "fp-canary-0d5e1f7a9b3c", "address": "81.2.69.160",
@@ -179,3 +182,13 @@ def test_production_recipients_need_https():
         check_endpoint("http://police.example.test/in", allow_http=False)
     assert "https://" in refused.value.errors["endpoint"][0]
     check_endpoint("http://127.0.0.1:8080/in", allow_http=True)
+
+
+def test_the_legal_engine_imports_no_licensing_module():
+    script = ("import importlib, pkgutil, sys, privacy.legal\n"
+              "for m in pkgutil.iter_modules(privacy.legal.__path__):\n"
+              "    importlib.import_module('privacy.legal.' + m.name)\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'licensing'))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"
