@@ -21,6 +21,7 @@ from privacy.legal.subjects import SubjectReference
 from privacy.purposes import ANTI_PIRACY, LEGAL_OBLIGATION, PURPOSES, PurposeRegistry
 
 _TABLE = LegalRecord.__table__
+_OPEN = sa.text("status = 'open'")
 # Which retention period of its purpose a record's tag keeps it for.
 RETENTION_PERIODS = {ANTI_PIRACY: "case", "export.compliance": "screening"}
 MAX_LISTED = 1000
@@ -75,7 +76,9 @@ def observe(connection: sa.Connection, observation: Observation, now: datetime) 
     statement = _insert(connection.dialect.name).values(values)
     excluded = statement.excluded
     connection.execute(statement.on_conflict_do_update(
-        index_elements=[_TABLE.c.kind, _TABLE.c.subject], index_where=_TABLE.c.status == "open",
+        # A literal predicate: PostgreSQL infers the partial index from it, and cannot from
+        # a bound parameter once psycopg has prepared the statement (from its 6th run).
+        index_elements=[_TABLE.c.kind, _TABLE.c.subject], index_where=_OPEN,
         set_={"count": _TABLE.c.count + 1, "last_seen_at": excluded.last_seen_at,
               "country": sa.func.coalesce(excluded.country, _TABLE.c.country),
               "license_id": sa.func.coalesce(excluded.license_id, _TABLE.c.license_id),
