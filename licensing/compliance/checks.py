@@ -13,12 +13,12 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from core.ratelimit import Counter, RateLimitService
 from licensing import errors
-from licensing.compliance import signals
-from licensing.compliance.screening import NullScreening, Party
 from licensing.accounts.models import Account
 from licensing.activation.models import Seat
-from core.ratelimit import Counter, RateLimitService
+from licensing.compliance import signals
+from licensing.compliance.screening import NullScreening, Party
 from privacy.geo import Location, ip_prefix
 
 CHURN_WINDOW = timedelta(hours=24)

@@ -6,9 +6,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
-from core.database import db
 from core.cli import emit, json_option, run
+from core.database import db
+from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
 from privacy.legal.models import RECIPIENT_CATEGORIES
 from privacy.legal.records import RecordService, as_dict
 

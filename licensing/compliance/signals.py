@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import Flask, g
 
-from core.database import db
+from core.database import db, utcnow
 from licensing.activation.models import Seat
 from licensing.catalog.models import License
-from core.database import utcnow
 from privacy.legal import subjects
 from privacy.legal.records import Observation, observe
 from privacy.providers import ACCOUNT

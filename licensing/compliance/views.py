@@ -7,10 +7,10 @@ import logging
 from flask import g, request
 from flask_smorest import Blueprint
 
-from licensing.compliance import schemas
-from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
 from core.database import db
 from core.http import error_responses, json_body, load
+from licensing.compliance import schemas
+from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
 from licensing.support.staff import require_role
 from privacy.audit import clean_reason
 from privacy.legal.disclosures import as_disclosure_dict

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import jwt
 import requests
+import sqlalchemy as sa
 from flask import Flask, current_app
+from prometheus_client.core import GaugeMetricFamily
 
+from core.database import db
+from core.metrics import gauge_source
+from licensing.accounts.models import Account
 from licensing.compliance import signals
 from licensing.compliance.checks import checks_from_config
 from licensing.compliance.screening import provider_from_config
-from core.database import db
-from licensing.accounts.models import Account
 from licensing.wiring import EXTENSION, current_signer
 from privacy.legal import provider as legal_provider
 from privacy.legal.delivery import OutboxDelivery
 from privacy.legal.disclosures import DisclosureService
+from privacy.legal.models import Disclosure, LegalRecord
 from privacy.providers import ACCOUNT
-from privacy.wiring import audit_service
 from privacy.wiring import EXTENSION as PRIVACY_EXTENSION
+from privacy.wiring import audit_service
 
 HTTP_EXTENSION = "tessera.compliance.http"
 DISCLOSURE_TYPE = "disclosure+jwt"
@@ -80,3 +84,27 @@ def deliver(everything: bool = False, only: str | None = None) -> list:
     db.session.commit()
     return results
 
+
+
+def _counts(column) -> list[tuple[str, int]]:
+    return list(db.session.execute(sa.select(column, sa.func.count()).group_by(column)))
+
+
+def compliance_gauges():
+    """Records by kind and disclosures by status, read from the databases at scrape time."""
+    records = GaugeMetricFamily("tessera_compliance_records_total",
+                                "Compliance records held, by kind.", labels=["kind"])
+    disclosures = GaugeMetricFamily("tessera_disclosures", "Disclosures, by status.",
+                                    labels=["status"])
+    try:
+        for kind, count in _counts(LegalRecord.kind):
+            records.add_metric([kind], count)
+        for status, count in _counts(Disclosure.status):
+            disclosures.add_metric([status], count)
+    finally:
+        db.session.rollback()
+    yield records
+    yield disclosures
+
+
+gauge_source(compliance_gauges)

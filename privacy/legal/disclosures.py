@@ -15,9 +15,9 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 
-from privacy.audit import Access, AccessAuditService, Actor
 from core.database import rfc3339, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from privacy.audit import Access, AccessAuditService, Actor
 from privacy.legal import matrix
 from privacy.legal.models import (RECIPIENT_CATEGORIES, Disclosure, DisclosureSubject,
                                   LegalRecord, OutboxEntry, Recipient, SubjectLink)

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from compliance_support import activate, from_country, records, refresh
 from core.database import db
 from licensing.catalog.models import License
-from compliance_support import activate, from_country, records, refresh
 from support import Device
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -237,3 +236,12 @@ def test_an_unregistered_endpoint_scheme_is_refused(client, administrator):
     answer = client.post("/v1/admin/recipients", headers=administrator, json={
         "name": "X", "category": "law_enforcement", "endpoint": "ftp://example.test/"})
     assert answer.status_code == 400 and "endpoint" in answer.json["errors"]
+
+
+def test_metrics_count_records_by_kind_and_disclosures_by_status(
+        client, officer, administrator, piracy_record, endpoint):
+    recipient = register(client, administrator, "anti_piracy_org", endpoint.url)
+    disclose(client, officer, [piracy_record["id"]], recipient)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'tessera_compliance_records_total{kind="foreign_key_refresh"} 1.0' in text
+    assert 'tessera_disclosures{status="delivered"} 1.0' in text

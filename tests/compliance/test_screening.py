@@ -7,10 +7,10 @@ import requests
 import responses
 
 from compliance_support import activate, records, refresh
-from licensing.compliance.screening import (FileScreening, HttpScreening, ListMatcher, Party,
-                                            ScreeningUnavailable, entries_from_rows)
 from core.database import db
 from licensing.activation.models import Seat
+from licensing.compliance.screening import (FileScreening, HttpScreening, ListMatcher, Party,
+                                            ScreeningUnavailable, entries_from_rows)
 from support import Device
 
 # The columns of the published consolidated screening list, a few rows of made-up parties.
