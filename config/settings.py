@@ -185,11 +185,19 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
     }
     config.update(privacy_settings(environ, instance_dir))
     config.update(operations_settings(environ))
+    config.update(compliance_settings(environ))
     config.update(overrides)
     if config["TESSERA_TRUSTED_COUNTRY_HEADER"] and config["TESSERA_TRUSTED_PROXIES"] < 1:
         raise ConfigurationError("TESSERA_TRUSTED_COUNTRY_HEADER is only trusted behind a proxy: "
                                  "set TESSERA_TRUSTED_PROXIES too")
     return config
+
+
+def compliance_settings(environ: dict) -> dict:
+    """Detection thresholds, export screening and disclosure delivery (config.compliance)."""
+    from config.compliance import compliance_settings as settings
+
+    return settings(environ)
 
 
 def privacy_settings(environ: dict, instance_dir: Path) -> dict:

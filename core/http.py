@@ -186,6 +186,7 @@ def _rollback() -> None:
 
 def _on_service_error(error: errors.ServiceError):
     _rollback()
+    g.service_error = error  # read after the answer (e.g. a compliance signal it carries)
     return error_response(error)
 
 

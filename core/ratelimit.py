@@ -78,6 +78,10 @@ class RateLimitService:
         for counter in counters:
             self._call("hit", counter)
 
+    def count(self, counter: Counter) -> bool:
+        """Count one event on COUNTER; False once its limit is passed (nothing is refused)."""
+        return bool(self._call("hit", counter))
+
     def _retry_after(self, counters: list[Counter]) -> int:
         now = time.time()
         resets = [self._call("get_window_stats", c).reset_time for c in counters]
@@ -110,5 +114,7 @@ def init_app(app: Flask) -> RateLimitService:
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}
     storage = storage_from_string(config["TESSERA_RATELIMIT_STORAGE_URI"], **options)
     limits = {rule: parse(config[key]) for rule, key in RULES.items()}
+    # Invalid codes per address prefix and hour past which code guessing is recorded.
+    limits["code-guesses"] = parse(f"{config['TESSERA_CODE_GUESS_THRESHOLD']} per hour")
     secret = hashlib.sha256(b"tessera-ratelimit:" + config["SECRET_KEY"].encode()).digest()
     return RateLimitService(MovingWindowRateLimiter(storage), limits, secret)

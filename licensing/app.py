@@ -14,6 +14,7 @@ from config import load_config
 from core import health, http, metrics
 from core.database import configure_engines, db, migrate, sqlite_serialises_writers
 from licensing import wiring
+from privacy.legal import models as _legal_models  # noqa: F401
 
 # Every domain's models are imported here, so the metadata (and Alembic) sees every table.
 from licensing.accounts import models as _account_models  # noqa: F401
@@ -25,6 +26,9 @@ from licensing.activation import views as desktop_views
 from licensing.admin import cli as admin_cli
 from licensing.admin import views as admin_views
 from licensing.catalog import models as _catalog_models  # noqa: F401
+from licensing.compliance import cli as compliance_cli
+from licensing.compliance import views as compliance_views
+from licensing.compliance import wiring as compliance_wiring
 from licensing.signing import cli as keys_cli
 from licensing.signing import models as _signing_models  # noqa: F401
 from licensing.signing import views as signing_views
@@ -50,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = http.TesseraApi(app)
     wiring.init_app(app)
     personal_data.register(privacy_parts.providers, privacy_parts.pseudonymizer)
+    compliance_wiring.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
@@ -59,10 +64,12 @@ def create_app(config: dict | None = None) -> Flask:
         api.register_blueprint(blueprint)
     customer_views.init_app(api)
     self_service.init_app(api)
+    compliance_views.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)
     metrics.init_app(app)
     admin_cli.init_app(app)
     keys_cli.init_app(app)
     privacy.cli.init_app(app)
+    compliance_cli.init_app(app)
     return app

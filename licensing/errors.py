@@ -41,6 +41,11 @@ class AccountRestricted(ServiceError):
     message = "Processing of this account is restricted at the account holder's request."
 
 
+class ExportRestricted(ServiceError):
+    code, status = "EXPORT_RESTRICTED", 403
+    message = "The request's country or account is under export restriction."
+
+
 class NoLicenseForProduct(ServiceError):
     code, status, message = "NO_LICENSE_FOR_PRODUCT", 404, "No license for this product."
 

@@ -32,6 +32,8 @@ class Components:
     # The default database's pool in autocommit mode, for the one-statement refresh
     # (PostgreSQL only; None elsewhere).
     autocommit: sa.Engine | None = None
+    # Export screening and detection thresholds (licensing.compliance.wiring).
+    compliance: object | None = None
 
 
 def init_app(app: Flask) -> Components:
@@ -79,7 +81,7 @@ def activation_service(signer: Signer | None = None) -> ActivationService:
     parts = components()
     return ActivationService(db.session, parts.pseudonymizer, parts.passwords,
                              current_signer if signer is None else lambda: signer,
-                             current_app.config["TESSERA_ISSUER"])
+                             current_app.config["TESSERA_ISSUER"], compliance=parts.compliance)
 
 
 def rate_limits() -> RateLimitService:

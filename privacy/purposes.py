@@ -62,6 +62,10 @@ CATEGORIES = {
     "screening.result": "outcome of export-control screening",
     "unlicensed_use.evidence": "evidence of unlicensed use (pseudonymous)",
     "disclosure.record": "what a disclosure carried, to whom, on what legal reference",
+    "legal.record": "a compliance record: kind, purpose tags, pseudonymous subject reference, "
+                    "license, country, minimal evidence, counts and times",
+    "legal.subject_link": "which account a compliance record's subject reference stands for, "
+                          "kept in the main store, apart from the compliance store",
     "request.record": "a data-protection request, its deadline and outcome",
     "notice.record": "notices the service sent you about your rights (a restriction lifted, "
                      "an export ready)",
@@ -110,6 +114,8 @@ SOURCES = {
     "screening.result": "the service's export-control screening",
     "unlicensed_use.evidence": "the service's checks of activations and refreshes",
     "disclosure.record": "the service, when a record about you was disclosed",
+    "legal.record": "the service's checks of activations and refreshes",
+    "legal.subject_link": "the service, when it made a compliance record about your account",
     "request.record": "you, when you made a data-protection request",
     "notice.record": "the service, when it acted on your request",
     "objection.record": "you, when you objected to a processing",
@@ -257,7 +263,8 @@ PURPOSES = PurposeRegistry([
         EXPORT_COMPLIANCE,
         "Identify you for the purposes of ensuring export compliance.",
         LEGAL_OBLIGATION,
-        ("account.country", "network.country", "network.ip_prefix", "screening.result"),
+        ("account.country", "network.country", "network.ip_prefix", "screening.result",
+         "legal.record", "legal.subject_link"),
         _CUSTOMERS, "5 years",
         (RetentionPeriod("screening", "an export-screening record", 1826, "the screening"),),
         ("hosting_provider", "export_authority", "law_enforcement"),
@@ -269,7 +276,7 @@ PURPOSES = PurposeRegistry([
         "licensing; share with software companies, anti-piracy organisations and law "
         "enforcement.",
         LEGAL_OBLIGATION,
-        ("unlicensed_use.evidence", "device.pseudonym"),
+        ("unlicensed_use.evidence", "device.pseudonym", "legal.record", "legal.subject_link"),
         _CUSTOMERS, "3 years after the case closes",
         (RetentionPeriod("case", "an unlicensed-use record", 1095, "the case closes"),),
         ("hosting_provider", "software_company", "anti_piracy_org", "law_enforcement"),

@@ -89,8 +89,10 @@ class RetentionService:
 
     def count(self, rule: RetentionRule) -> int:
         """How many rows RULE would act on now."""
+        # The table names the bind: a SELECT is not routed to a bind's engine by itself.
         return self._session.scalar(
-            sa.select(sa.func.count()).select_from(rule.table).where(self._pending(rule)))
+            sa.select(sa.func.count()).select_from(rule.table).where(self._pending(rule)),
+            bind_arguments={"clause": rule.table})
 
     def plan(self) -> list[tuple[RetentionRule, int]]:
         """Every rule with the number of rows it would act on (the dry run)."""

@@ -88,8 +88,8 @@ def _empty_tables(app) -> None:
     with app.app_context():
         db.session.remove()
         for bind_key, engine in db.engines.items():
-            tables = [t for t in reversed(db.metadata.sorted_tables)
-                      if t.info.get("bind_key") == bind_key]
+            # Each bind's tables are in that bind's metadata (the compliance store's too).
+            tables = list(reversed(db.metadatas[bind_key].sorted_tables))
             try:
                 with engine.begin() as connection:
                     for table in tables:

@@ -8,6 +8,7 @@ from flask import request
 
 from core.ratelimit import Counter
 from licensing import errors
+from licensing.compliance.checks import code_guess
 from licensing.wiring import rate_limits
 
 
@@ -30,6 +31,8 @@ def counting_failures(counter: Counter):
     """Count a refused credential or code against COUNTER, then let the refusal through."""
     try:
         yield
-    except (errors.InvalidCredentials, errors.InvalidActivationCode):
+    except (errors.InvalidCredentials, errors.InvalidActivationCode) as exc:
         rate_limits().failed(counter)
+        if isinstance(exc, errors.InvalidActivationCode):
+            code_guess(exc, request.remote_addr, rate_limits())
         raise

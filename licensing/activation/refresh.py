@@ -49,6 +49,9 @@ class SeatState:
     device_jkt: str | None
     released_at: datetime | None
     offline: bool
+    # Where and when the seat was last refreshed, before this refresh (clone detection).
+    country: str | None
+    last_refresh_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
 from licensing.activation.refresh import REFUSING_STATUSES, LicenseTerms, SeatState, read_and_stamp
 from licensing.catalog.codes import normalize_code
+from licensing.compliance.checks import ComplianceChecks, foreign_key, refused_license
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.signing.leases import Lease, Signer, sign_lease
 from privacy import pseudonym as domains
@@ -77,8 +78,8 @@ def location_columns(location: Location, now: datetime) -> dict:
             "ip_prefix_at": now if location.ip_prefix is not None else None}
 
 
-def _raise_for_state(state: str) -> None:
-    raise errors.LICENSE_STATE_ERRORS[state]()
+def _raise_for_state(state: str, license_id: str) -> None:
+    raise refused_license(errors.LICENSE_STATE_ERRORS[state](), license_id, state)
 
 
 def _ends_last_key(license: License) -> datetime:
@@ -137,13 +138,15 @@ class ActivationService:
     """Bind devices to seats and issue their leases."""
 
     def __init__(self, session, pseudonymizer: Pseudonymizer, passwords: PasswordService,
-                 signer: Callable[[], Signer], issuer: str, clock=utcnow):
+                 signer: Callable[[], Signer], issuer: str, clock=utcnow,
+                 compliance: ComplianceChecks | None = None):
         self._session = session
         self._pseudonyms = pseudonymizer
         self._passwords = passwords
         self._signer = signer
         self._issuer = issuer
         self._clock = clock
+        self._compliance = compliance
 
     # -- authentication -------------------------------------------------
 
@@ -177,7 +180,7 @@ class ActivationService:
                                *, offline: bool = False) -> ActivationResult:
         """Activate a device for an account's license of the claimed product."""
         account = self.authenticate(username, password)
-        self._check_account(account)
+        self._check_account(account, claim)
         licenses = self._lock_licenses(_STATEMENTS.account_licenses,
                                        {"account_id": account.id, "product": claim.product})
         if not licenses:
@@ -192,7 +195,7 @@ class ActivationService:
         license = activation_code.license
         if license.product.code != claim.product:
             raise errors.InvalidActivationCode()
-        self._check_account(license.account)
+        self._check_account(license.account, claim)
         locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license.id})
         result = self._bind(claim, locked, offline)
         # Conditional update: of two concurrent redemptions only one matches.
@@ -211,13 +214,15 @@ class ActivationService:
         locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license_id})
         if not locked or locked[0].product.code != claim.product:
             raise errors.NoLicenseForProduct()
-        self._check_account(locked[0].account)
+        self._check_account(locked[0].account, claim)
         return self._bind(claim, locked, offline)
 
-    def _check_account(self, account: Account) -> None:
+    def _check_account(self, account: Account, claim: DeviceClaim) -> None:
         # An erased account keeps its licenses as bare records: nothing binds to them again.
         if account.restricted_at is not None or account.erased_at is not None:
             raise errors.AccountRestricted()
+        if self._compliance is not None:
+            self._compliance.screen_account(account, claim.location)
 
     def _lock_licenses(self, query: sa.Select, parameters: dict) -> list[License]:
         return list(self._session.scalars(query, parameters))
@@ -228,7 +233,7 @@ class ActivationService:
         usable = [lic for lic in licenses if license_state(lic, now) is None]
         if not usable:
             most_recent = max(licenses, key=lambda lic: (lic.starts_at, lic.created_at))
-            _raise_for_state(license_state(most_recent, now))
+            _raise_for_state(license_state(most_recent, now), most_recent.id)
         used = self._seats_used([lic.id for lic in usable])
         seat = self._active_seat(claim.fingerprint, [lic.id for lic in usable])
         created = seat is None
@@ -236,6 +241,8 @@ class ActivationService:
             license = self._license_with_free_seat(usable, used)
             seat = self._new_seat(claim, license, offline, now)
             used[license.id] = used.get(license.id, 0) + 1
+            if self._compliance is not None:
+                self._compliance.new_seat(self._session, license.id, now)
         else:
             self._rebind(seat, claim)
             license = next(lic for lic in usable if lic.id == seat.license_id)
@@ -333,7 +340,11 @@ class ActivationService:
         connection = connection or self._session.connection()
         now = self._clock()
         stamp = {"last_refresh_at": now, **location_columns(location, now)}
-        outcome = read_and_stamp(connection, seat_id, stamp, now=now, jkt=proof.jkt, spend=spend)
+        compliance = self._compliance
+        blocked = compliance is not None and compliance.embargoed(location.country)
+        # From an embargoed country the seat is read but never stamped: no key matches "".
+        outcome = read_and_stamp(connection, seat_id, stamp, now=now,
+                                 jkt="" if blocked else proof.jkt, spend=spend)
         if not outcome.fresh:
             raise errors.InvalidProof("This proof has been used before.")
         found = outcome.found
@@ -347,9 +358,11 @@ class ActivationService:
             raise errors.ActivationReleased()
         if found.restricted_at is not None:
             raise errors.AccountRestricted()
+        if blocked:
+            raise compliance.blocked_refresh(seat.id, seat.license_id, location.country)
         state = license_state(license, now)
         if state is not None:
-            _raise_for_state(state)
+            _raise_for_state(state, license.id)
         if not outcome.stamped:
             # The seat or its license changed between the read and the stamp (a
             # deactivation, a suspension): the device retries and gets the new answer.
@@ -361,6 +374,8 @@ class ActivationService:
             connection.execute(sa.update(Seat.__table__).where(Seat.__table__.c.id == seat.id)
                                .values(device_pseudonym=fresh.value,
                                        device_key_version=fresh.key_version))
+        if compliance is not None:
+            compliance.refreshed(seat, location, now)
         lease = self._lease(seat, license, found.product_code, now, seat.offline)
         return ActivationResult(seat, license, found.product_code, found.seats_used, lease, False)
 
@@ -369,7 +384,8 @@ class ActivationService:
         # A de-identified seat (released long ago) no longer knows its device: it can
         # only answer that it was released.
         if seat.device_jkt is not None and seat.device_jkt != proof.jkt:
-            raise errors.InvalidProof("The proof's key is not this activation's key.")
+            raise foreign_key(errors.InvalidProof("The proof's key is not this activation's key."),
+                              seat.id, seat.license_id)
 
     @processes(LICENSE_ACTIVATION)
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:

@@ -240,7 +240,7 @@ def test_the_export_holds_the_accounts_licenses_and_seats_and_why(app, client, w
 def test_a_restricted_account_can_still_reach_its_own_data(app, client, world):
     world.setup()
     with app.app_context():
-        (provider,) = privacy_components().providers.providers(db.session, ACCOUNT)
+        provider = privacy_components().providers.providers(db.session, ACCOUNT)[0]
         provider.restrict(provider.find_subject("alice"), True)
         db.session.commit()
     refused = Device().activate(client, **world.credentials())

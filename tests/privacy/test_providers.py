@@ -8,6 +8,7 @@ from support import Device
 from core.database import db
 from core.errors import ValidationFailed
 from licensing.accounts.personal_data import RETENTION_RULES, LicensingPersonalData
+from privacy.legal.provider import RETENTION_RULES as LEGAL_RULES
 from privacy.providers import ACCOUNT, ProviderRegistry
 from privacy.wiring import components, retention_rules
 
@@ -15,18 +16,19 @@ from privacy.wiring import components, retention_rules
 @pytest.fixture
 def provider(app):
     with app.app_context():
-        (registered,) = components().providers.providers(db.session, ACCOUNT)
+        registered = components().providers.providers(db.session, ACCOUNT)[0]
         yield registered
         db.session.rollback()
 
 
-def test_licensing_registers_one_account_provider_with_its_rules(app):
+def test_licensing_and_the_legal_engine_register_account_providers_with_their_rules(app):
     with app.app_context():
         registry = components().providers
-        assert [r.name for r in registry] == ["licensing"]
+        assert [r.name for r in registry] == ["licensing", "legal"]
         assert registry.subject_kinds() == [ACCOUNT]
         names = [rule.name for rule in retention_rules()]
-        assert names == ["access_log.expired", *(rule.name for rule in RETENTION_RULES)]
+        assert names == ["access_log.expired", *(rule.name for rule in RETENTION_RULES),
+                         *(rule.name for rule in LEGAL_RULES)]
 
 
 def test_find_subject_by_username_id_or_email(app, world, provider):
@@ -72,13 +74,13 @@ def test_rectify_moves_the_blind_index_with_the_email(app, world, provider):
 def test_restriction_refuses_activation_until_lifted(app, client, world):
     world.setup()
     with app.app_context():
-        (provider,) = components().providers.providers(db.session, ACCOUNT)
+        provider = components().providers.providers(db.session, ACCOUNT)[0]
         provider.restrict(provider.find_subject("alice"), True)
         db.session.commit()
     refused = Device().activate(client, **world.credentials())
     assert refused.status_code == 403 and refused.json["code"] == "ACCOUNT_RESTRICTED"
     with app.app_context():
-        (provider,) = components().providers.providers(db.session, ACCOUNT)
+        provider = components().providers.providers(db.session, ACCOUNT)[0]
         provider.restrict(provider.find_subject("alice"), False)
         db.session.commit()
     assert Device().activate(client, **world.credentials()).status_code == 201

@@ -29,6 +29,10 @@ EXPECTED = {
     "support": {"access_log.expired": 1},
     "staff.access": {"staff.disabled": 1, "staff_console_sessions.expired": 1},
     "housekeeping": {"spent_proofs.expired": 1},
+    # Seeded with none; tests/compliance/test_retention.py seeds them.
+    "anti_piracy": {"legal_records.anti_piracy": 0},
+    "export.compliance": {"legal_records.export": 0},
+    "legal.disclosure": {"disclosures.expired": 0},
 }
 
 

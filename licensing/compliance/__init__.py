@@ -1,0 +1,1 @@
+"""Unlicensed-use detection and export screening: what licensing reports to privacy.legal."""
