@@ -26,6 +26,7 @@ from licensing.admin import cli as admin_cli
 from licensing.catalog import models as _catalog_models  # noqa: F401
 from licensing.signing import cli as keys_cli
 from licensing.signing import models as _signing_models  # noqa: F401
+from licensing.signing import readiness
 from licensing.signing import views as signing_views
 from licensing.support import models as _support_models  # noqa: F401
 from licensing.support import staff
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (desktop_views.blp, signing_views.blp, offline.blp, support_views.blp,
                       health.blp):
         api.register_blueprint(blueprint)
+    readiness.init_app(app)
     customer_views.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)

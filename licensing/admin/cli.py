@@ -11,7 +11,9 @@ from flask.cli import AppGroup
 
 from core.cli import json_option, report, run
 from core.database import db, rfc3339, utcnow
-from licensing.accounts.models import Account
+from core.schemas import load
+from licensing.accounts.models import Account, fold_username
+from licensing.admin.schemas import AccountInputSchema, LicenseInputSchema
 from licensing.admin.services import AdminService
 from licensing.catalog.models import License, Product
 from licensing.wiring import components
@@ -24,6 +26,11 @@ DEMO_USERNAME = "demo"
 def _admin() -> AdminService:
     parts = components()
     return AdminService(db.session, parts.pseudonymizer, parts.passwords)
+
+
+def _given(**options) -> dict:
+    """The options the operator gave, as the API schemas expect them (unset ones left out)."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 @admin.command("create-product")
@@ -48,8 +55,12 @@ def create_product(code, name, as_json):
 @json_option
 def create_account(username, email, password, name, country, company, as_json):
     """Create a Customer Area account USERNAME."""
+    data = run(lambda: load(AccountInputSchema(), _given(
+        username=username, email=email, password=password, name=name, country=country,
+        company=company)))
     account = run(lambda: _admin().create_account(
-        username, password, email, name=name, company=company, country=country))
+        data["username"], data["password"], data["email"], name=data.get("name"),
+        company=data.get("company"), country=data.get("country")))
     report(as_json, {"id": account.id, "username": account.username},
            f"account {account.username} created ({account.id})")
 
@@ -69,10 +80,12 @@ def create_account(username, email, password, name, country, company, as_json):
 def issue_license(username, product, seats, kind, days, entitlements, lease_seconds,
                   grace_seconds, offline_lease_seconds, as_json):
     """Issue a license of PRODUCT to USERNAME."""
-    license = run(lambda: _admin().issue_license(
-        username, product, seats=seats, kind=kind, days=days, entitlements=list(entitlements),
-        lease_seconds=lease_seconds, grace_seconds=grace_seconds,
-        offline_lease_seconds=offline_lease_seconds))
+    data = run(lambda: load(LicenseInputSchema(), _given(
+        account=username, product=product, seats=seats, kind=kind, days=days,
+        entitlements=list(entitlements), lease_seconds=lease_seconds,
+        grace_seconds=grace_seconds, offline_lease_seconds=offline_lease_seconds)))
+    account = data.pop("account")
+    license = run(lambda: _admin().issue_license(account, data.pop("product"), **data))
     payload = {"id": license.id, "account": username, "product": product, "kind": license.kind,
                "seats": license.seats, "expires_at": rfc3339(license.expires_at),
                "entitlements": license.entitlements}
@@ -110,7 +123,8 @@ def seed_demo(as_json):
     service = _admin()
     if db.session.scalar(sa.select(Product.id).where(Product.code == DEMO_PRODUCT)) is None:
         service.create_product(DEMO_PRODUCT, "NUMFLO CFD (demo)")
-    if db.session.scalar(sa.select(Account.id).where(Account.username == DEMO_USERNAME)) is None:
+    if db.session.scalar(sa.select(Account.id).where(
+            Account.username_folded == fold_username(DEMO_USERNAME))) is None:
         # Nobody signs in as the demo account: it is reached by activation codes only.
         service.create_account(DEMO_USERNAME, secrets.token_urlsafe(24), "demo@example.invalid")
     license = _demo_license(service)

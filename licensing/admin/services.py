@@ -10,7 +10,7 @@ from core.database import utcnow
 from licensing import errors
 from licensing.support.staff import STAFF_TOKEN
 from licensing.accounts.directory import AccountDirectory
-from licensing.accounts.models import Account
+from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
 from licensing.catalog.codes import generate_code
 from licensing.catalog.models import LICENSE_KINDS, ActivationCode, License, Product
@@ -44,9 +44,14 @@ class AdminService:
     def create_account(self, username: str, password: str, email: str, *,
                        name: str | None = None, company: str | None = None,
                        country: str | None = None) -> Account:
-        """A new Customer Area account; the email goes to the vault and its blind index."""
-        if self._exists(sa.select(Account.id).where(Account.username == username)):
-            raise errors.Conflict(f"Account {username!r} already exists.")
+        """A new Customer Area account; the email goes to the vault and its blind index.
+
+        Usernames are unique case-insensitively and emails are unique: 409 otherwise.
+        """
+        if self._exists(sa.select(Account.id).where(
+                Account.username_folded == fold_username(username))):
+            raise errors.Conflict(f"Account {username!r} already exists.",
+                                  errors={"username": ["already in use"]})
         account = Account(username=username, password_hash=self._passwords.hash(password),
                           name=name, company=company,
                           country=country.upper() if country else None)
@@ -57,7 +62,7 @@ class AdminService:
 
     def account(self, username: str) -> Account:
         """The account named USERNAME."""
-        account = self._session.scalar(sa.select(Account).where(Account.username == username))
+        account = AccountDirectory(self._session, self._pseudonyms).by_username(username)
         if account is None:
             raise errors.NotFound(f"No account {username!r}.")
         return account
@@ -78,6 +83,8 @@ class AdminService:
             raise errors.ValidationFailed(errors={"kind": [f"one of {', '.join(LICENSE_KINDS)}"]})
         if seats < 1:
             raise errors.ValidationFailed(errors={"seats": ["at least 1"]})
+        if kind == "perpetual" and days:
+            raise errors.ValidationFailed(errors={"days": ["a perpetual license has no term"]})
         if kind != "perpetual" and not days:
             days = 30 if kind == "trial" else 365
         now = self._clock()
