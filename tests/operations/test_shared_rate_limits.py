@@ -43,12 +43,13 @@ def test_the_embedded_default_shares_counts_between_processes(app_config, app, w
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def storage_url(request, tmp_path):
+def storage_url(request, tmp_path, database_urls):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ratelimit.sqlite3'}"
     if not POSTGRES_URL:
         pytest.skip("needs TESSERA_TEST_DATABASE_URL")
-    return POSTGRES_URL
+    # This run's own database: dropped with it, never shared with another run.
+    return database_urls["default"]
 
 
 def test_database_counts_are_exact_under_concurrency(storage_url):
