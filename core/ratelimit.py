@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import math
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from redis.exceptions import RedisError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from core import errors
 
@@ -115,8 +117,18 @@ _counters = sa.Table(
     sa.Column("expires_at", sa.Float, nullable=False, index=True),
 )
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
 # One in this many hits also deletes counters whose window has ended.
 _SWEEP_EVERY = 500
+
+
+def _prefer_wal(dbapi_connection, _record) -> None:
+    """Readers never block the writer; the workers' upserts take turns."""
+    try:
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # another process is switching the file to WAL at this moment
 
 
 class DatabaseStorage(Storage):
@@ -134,26 +146,34 @@ class DatabaseStorage(Storage):
         super().__init__(url, wrap_exceptions=False)
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        connect_args = {"timeout": 5} if url.startswith("sqlite") else {"connect_timeout": 2}
+        sqlite_file = url.startswith("sqlite")
+        connect_args = {"timeout": 15} if sqlite_file else {"connect_timeout": 2}
         self._engine = sa.create_engine(url, connect_args=connect_args,
                                         hide_parameters=True, pool_pre_ping=True)
+        if sqlite_file:
+            sa.event.listen(self._engine, "connect", _prefer_wal)
         self._upsert = _UPSERT[self._engine.dialect.name]
         self._clock = clock
         self._hits = 0
         self._created = False
+        self._lock = threading.Lock()
 
     @property
     def base_exceptions(self):
         return sa.exc.SQLAlchemyError
 
     def _ensure_table(self) -> None:
-        if not self._created:
-            if self._engine.dialect.name == "sqlite":
-                with self._engine.connect() as connection:
-                    # Readers never block the writer; every worker's upserts take turns.
-                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-            _counters.metadata.create_all(self._engine, checkfirst=True)
-            self._created = True
+        # Every worker (and each of its threads) may get here first at once: IF NOT EXISTS
+        # lets them all through, where a check-then-create would fail all but one.
+        if self._created:
+            return
+        with self._lock:
+            if not self._created:
+                with self._engine.begin() as connection:
+                    connection.execute(CreateTable(_counters, if_not_exists=True))
+                    for index in _counters.indexes:
+                        connection.execute(CreateIndex(index, if_not_exists=True))
+                self._created = True
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         self._ensure_table()
