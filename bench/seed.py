@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import ENTITLEMENTS, SEATS_PER_LICENSE, b64, new_id
+from licensing.accounts.models import fold_username
 from licensing.activation.dpop import jwk_thumbprint
 
 CHUNK = 20_000
@@ -123,8 +124,10 @@ class Seeder:
         ids = [new_id("acc") for _ in usernames]
         created = self._format.time(self.now - timedelta(days=30))
         self._writer.rows(
-            "accounts", ["id", "username", "password_hash", "country", "created_at"],
-            ((i, name, self._password_hash, "BE", created) for i, name in zip(ids, usernames)))
+            "accounts", ["id", "username", "username_folded", "password_hash", "country",
+                         "created_at"],
+            ((i, name, fold_username(name), self._password_hash, "BE", created)
+             for i, name in zip(ids, usernames)))
         return ids
 
     def licenses(self, account_ids: list[str], product_id: int, seats: int) -> list[str]:

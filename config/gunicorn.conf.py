@@ -50,6 +50,12 @@ def on_starting(server):
     import shutil
     import tempfile
 
+    from config.settings import load_config, start_or_exit
+
+    # A refused configuration stops the master with one line and status 2, before any
+    # worker boots (a worker's failure would only be retried).
+    start_or_exit(load_config)
+
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         # Samples of an earlier run would be summed into this one's.

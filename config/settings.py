@@ -13,10 +13,13 @@ Three profiles:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
+import sys
 import tempfile
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from core.encoding import b64url_decode, b64url_encode
 
@@ -26,6 +29,7 @@ class ConfigurationError(RuntimeError):
 
 
 PROFILES = ("embedded", "production", "testing")
+T = TypeVar("T")
 
 # OWASP ASVS 4.0 (2.4.1 / 2.4.4): argon2id with at least 19 MiB, t=2, p=1.
 # These defaults (RFC 9106 "low memory") are above that floor.
@@ -34,6 +38,15 @@ PASSWORD_HASH_PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism":
 PASSWORD_HASH_TESTING = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
 
 SECRET_NAMES = ("TESSERA_SECRET_KEY", "TESSERA_PSEUDONYM_KEYS", "TESSERA_VAULT_KEYS")
+
+
+# Below this a secret can be guessed or brute-forced offline (Flask signs cookies with it).
+MIN_SECRET_BYTES = 32
+# Explicit overrides of production's refusals; each is logged loudly when used.
+ALLOW_SQLITE = "TESSERA_ALLOW_SQLITE"
+ALLOW_PROCESS_LOCAL_LIMITS = "TESSERA_ALLOW_PROCESS_LOCAL_LIMITS"
+
+log = logging.getLogger("tessera.config")
 
 
 def env(name: str, environ: dict, default: str | None = None) -> str | None:
@@ -70,6 +83,20 @@ def parse_keyring(text: str, name: str) -> dict[str, bytes]:
     return keys
 
 
+def start_or_exit(build: Callable[[], T]) -> T:
+    """Run BUILD at start-up; a refused configuration is one line on stderr and exit 2.
+
+    An operator reads the reason, not a traceback; status 2 tells a supervisor
+    that retrying will not help.
+    """
+    try:
+        return build()
+    except ConfigurationError as exc:
+        sys.stderr.write(f"tessera: refusing to start: {exc}\n")
+        sys.stderr.flush()
+        sys.exit(2)
+
+
 def _new_key() -> str:
     return b64url_encode(secrets.token_bytes(32))
 
@@ -97,9 +124,66 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def _flag(name: str, environ: dict) -> bool:
+    return (env(name, environ) or "").strip().lower() in ("1", "true", "yes")
+
+
+def _is_sqlite(url: str | None) -> bool:
+    return bool(url) and url.startswith("sqlite")
+
+
+def _rate_limit_storage(profile: str, environ: dict, instance_dir: Path) -> str:
+    """Where attempts are counted: one store every worker shares, never each one's memory.
+
+    Unset, the embedded default counts in a SQLite file of its own under the
+    instance folder (a file every worker on the host shares, and not the
+    default database, whose write lock a request may be holding); production
+    has no default and must name Redis or a database.
+    """
+    uri = env("TESSERA_RATELIMIT_STORAGE_URI", environ, env("TESSERA_REDIS_URL", environ))
+    if uri:
+        return uri
+    if profile != "production":
+        return _sqlite_url(instance_dir / "ratelimit.sqlite3")
+    if _flag(ALLOW_PROCESS_LOCAL_LIMITS, environ):
+        return "memory://"
+    raise ConfigurationError(
+        "production needs shared rate-limit storage: set TESSERA_REDIS_URL or "
+        f"TESSERA_RATELIMIT_STORAGE_URI (or {ALLOW_PROCESS_LOCAL_LIMITS}=1 to count per process)")
+
+
+def check_production(config: dict, environ: dict) -> None:
+    """Refuse settings that would run a production service unsafely; warn on overrides."""
+    secret = config["SECRET_KEY"]
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ConfigurationError(f"TESSERA_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes "
+                                 "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    sqlite = [name for name, url in (
+        ("TESSERA_DATABASE_URL", config["SQLALCHEMY_DATABASE_URI"]),
+        ("TESSERA_COMPLIANCE_DATABASE_URL", config["SQLALCHEMY_BINDS"]["compliance"]),
+        ("TESSERA_RATELIMIT_STORAGE_URI", config["TESSERA_RATELIMIT_STORAGE_URI"]))
+        if _is_sqlite(url)]
+    if sqlite and not _flag(ALLOW_SQLITE, environ):
+        raise ConfigurationError(f"production refuses SQLite ({', '.join(sqlite)}): use "
+                                 f"PostgreSQL, or set {ALLOW_SQLITE}=1 for a single host")
+    if sqlite:
+        log.warning("WARNING: production runs on SQLite (%s) because %s is set: one host "
+                    "only, no shared state between instances", ", ".join(sqlite), ALLOW_SQLITE)
+    if config["TESSERA_RATELIMIT_STORAGE_URI"].startswith("memory"):
+        if not _flag(ALLOW_PROCESS_LOCAL_LIMITS, environ):
+            raise ConfigurationError("TESSERA_RATELIMIT_STORAGE_URI=memory:// counts per process; "
+                                     f"set {ALLOW_PROCESS_LOCAL_LIMITS}=1 to accept that")
+        log.warning("WARNING: attempt limits are counted per process (%s is set): each worker "
+                    "allows the full limit", ALLOW_PROCESS_LOCAL_LIMITS)
+    if not env("TESSERA_TOMBSTONE_PATH", environ):
+        raise ConfigurationError("production needs TESSERA_TOMBSTONE_PATH: erasure tombstones "
+                                 "belong on shared, backed-up storage every instance writes to")
+
+
 def load_config(environ: dict | None = None, overrides: dict | None = None) -> dict:
     """Return the Flask config mapping for the profile named by TESSERA_ENV."""
-    environ = dict(os.environ if environ is None else environ)
+    # Read, never written: a mapping that records reads can be passed (tests do).
+    environ = os.environ if environ is None else environ
     overrides = overrides or {}
     profile = overrides.get("TESSERA_ENV") or environ.get("TESSERA_ENV") or "embedded"
     if profile not in PROFILES:
@@ -143,9 +227,7 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "TESSERA_PUBLIC_URL": env("TESSERA_PUBLIC_URL", environ),
         "TESSERA_TRUSTED_PROXIES": int(env("TESSERA_TRUSTED_PROXIES", environ, "0")),
         "TESSERA_REDIS_URL": env("TESSERA_REDIS_URL", environ),
-        # Counts shared by every worker and instance need Redis; memory:// is per process.
-        "TESSERA_RATELIMIT_STORAGE_URI": env("TESSERA_RATELIMIT_STORAGE_URI", environ,
-                                             env("TESSERA_REDIS_URL", environ, "memory://")),
+        "TESSERA_RATELIMIT_STORAGE_URI": _rate_limit_storage(profile, environ, instance_dir),
         "TESSERA_RATELIMIT_ADDRESS_ATTEMPTS": env("TESSERA_RATELIMIT_ADDRESS_ATTEMPTS", environ,
                                                   "60 per minute"),
         "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS": env("TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS", environ,
@@ -187,6 +269,8 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
     config.update(operations_settings(environ))
     config.update(compliance_settings(environ))
     config.update(overrides)
+    if profile == "production":
+        check_production(config, environ)
     if config["TESSERA_TRUSTED_COUNTRY_HEADER"] and config["TESSERA_TRUSTED_PROXIES"] < 1:
         raise ConfigurationError("TESSERA_TRUSTED_COUNTRY_HEADER is only trusted behind a proxy: "
                                  "set TESSERA_TRUSTED_PROXIES too")

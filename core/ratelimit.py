@@ -5,9 +5,14 @@ body validation, before any credential is checked), so limits are not
 decorators. That is why the service is built on `limits` (the library that
 counts for Flask-Limiter) and not on Flask-Limiter itself: Flask-Limiter
 installs a hook that runs on every request, the refresh hot path included,
-to apply route limits this service does not have. With Redis as storage every worker and instance shares the
-counts; when Redis does not answer, each process falls back to counting in
-its own memory rather than refusing every customer (see the README).
+to apply route limits this service does not have.
+
+The counts live in one store every worker and instance shares, so "30 per
+minute" means thirty, not thirty per worker: Redis, or a database table
+(`DatabaseStorage`: one atomic upsert per count, a fixed window). The
+embedded default counts in a SQLite file of its own under the instance
+folder. When the store does not answer, each process falls back to counting
+in its own memory rather than refusing every customer (see the README).
 """
 
 from __future__ import annotations
@@ -16,16 +21,20 @@ import hashlib
 import hmac
 import logging
 import math
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Flask
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter, RateLimiter
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from redis.exceptions import RedisError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from core import errors
 
@@ -39,7 +48,7 @@ RULES = {
     "code-failures": "TESSERA_RATELIMIT_CODE_FAILURES",
     "staff-failures": "TESSERA_RATELIMIT_STAFF_FAILURES",
 }
-STORAGE_ERRORS = (StorageError, RedisError, OSError)
+STORAGE_ERRORS = (StorageError, RedisError, OSError, sa.exc.SQLAlchemyError)
 
 
 @dataclass(frozen=True)
@@ -105,16 +114,145 @@ class RateLimitService:
                     type(exc).__name__)
 
 
-def init_app(app: Flask) -> RateLimitService:
-    """Build the app's rate-limit service on the configured `limits` storage."""
-    config = app.config
+_counters = sa.Table(
+    "ratelimit_counters", sa.MetaData(),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    # Epoch seconds: the window ends here, and the next hit starts a new one.
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+# One in this many hits also deletes counters whose window has ended.
+_SWEEP_EVERY = 500
+
+
+def _prefer_wal(dbapi_connection, _record) -> None:
+    """Readers never block the writer; the workers' upserts take turns."""
+    try:
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # another process is switching the file to WAL at this moment
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters in a table of their own, shared by every process using the URL.
+
+    Each hit is one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, atomic on
+    SQLite and PostgreSQL, on a connection of its own: a count survives the
+    request's rollback and never waits for the request's own write lock. The
+    table holds no migration-managed data and is created on first use.
+    """
+
+    STORAGE_SCHEME = None
+
+    def __init__(self, url: str, clock=time.time):
+        super().__init__(url, wrap_exceptions=False)
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        sqlite_file = url.startswith("sqlite")
+        connect_args = {"timeout": 15} if sqlite_file else {"connect_timeout": 2}
+        self._engine = sa.create_engine(url, connect_args=connect_args,
+                                        hide_parameters=True, pool_pre_ping=True)
+        if sqlite_file:
+            sa.event.listen(self._engine, "connect", _prefer_wal)
+        self._upsert = _UPSERT[self._engine.dialect.name]
+        self._clock = clock
+        self._hits = 0
+        self._created = False
+        self._lock = threading.Lock()
+
+    @property
+    def base_exceptions(self):
+        return sa.exc.SQLAlchemyError
+
+    def _ensure_table(self) -> None:
+        # Every worker (and each of its threads) may get here first at once: IF NOT EXISTS
+        # lets them all through, where a check-then-create would fail all but one.
+        if self._created:
+            return
+        with self._lock:
+            if not self._created:
+                with self._engine.begin() as connection:
+                    connection.execute(CreateTable(_counters, if_not_exists=True))
+                    for index in _counters.indexes:
+                        connection.execute(CreateIndex(index, if_not_exists=True))
+                self._created = True
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        self._ensure_table()
+        now = self._clock()
+        table = _counters
+        expired = table.c.expires_at <= now
+        statement = self._upsert(table).values(key=key, count=amount, expires_at=now + expiry)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"count": sa.case((expired, amount), else_=table.c.count + amount),
+                  "expires_at": sa.case((expired, now + expiry), else_=table.c.expires_at)},
+        ).returning(table.c.count)
+        with self._engine.begin() as connection:
+            count = connection.execute(statement).scalar_one()
+            self._hits += 1
+            if self._hits % _SWEEP_EVERY == 0:
+                connection.execute(sa.delete(table).where(expired))
+        return count
+
+    def _live(self, key: str):
+        self._ensure_table()
+        with self._engine.connect() as connection:
+            return connection.execute(
+                sa.select(_counters.c.count, _counters.c.expires_at)
+                .where(_counters.c.key == key, _counters.c.expires_at > self._clock())).first()
+
+    def get(self, key: str) -> int:
+        row = self._live(key)
+        return row.count if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._live(key)
+        return row.expires_at if row else self._clock()
+
+    def check(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        self._ensure_table()
+        with self._engine.begin() as connection:
+            return connection.execute(sa.delete(_counters)).rowcount
+
+    def clear(self, key: str) -> None:
+        self._ensure_table()
+        with self._engine.begin() as connection:
+            connection.execute(sa.delete(_counters).where(_counters.c.key == key))
+
+    def dispose(self) -> None:
+        """Close the storage's connections."""
+        self._engine.dispose()
+
+
+def limiter_for(uri: str) -> RateLimiter:
+    """The rate limiter over the storage URI names: Redis or memory (moving window), or a
+    database URL (fixed window)."""
+    if uri.startswith(("sqlite", "postgresql")):
+        return FixedWindowRateLimiter(DatabaseStorage(uri))
     options = {}
-    if not config["TESSERA_RATELIMIT_STORAGE_URI"].startswith("memory"):
+    if not uri.startswith("memory"):
         # A dead Redis must cost a request about a second, not a worker timeout.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    storage = storage_from_string(config["TESSERA_RATELIMIT_STORAGE_URI"], **options)
+    return MovingWindowRateLimiter(storage_from_string(uri, **options))
+
+
+def init_app(app: Flask) -> RateLimitService:
+    """Build the app's rate-limit service on the configured storage."""
+    config = app.config
     limits = {rule: parse(config[key]) for rule, key in RULES.items()}
     # Invalid codes per address prefix and hour past which code guessing is recorded.
     limits["code-guesses"] = parse(f"{config['TESSERA_CODE_GUESS_THRESHOLD']} per hour")
     secret = hashlib.sha256(b"tessera-ratelimit:" + config["SECRET_KEY"].encode()).digest()
-    return RateLimitService(MovingWindowRateLimiter(storage), limits, secret)
+    return RateLimitService(limiter_for(config["TESSERA_RATELIMIT_STORAGE_URI"]), limits, secret)

@@ -31,6 +31,7 @@ from licensing.compliance import views as compliance_views
 from licensing.compliance import wiring as compliance_wiring
 from licensing.signing import cli as keys_cli
 from licensing.signing import models as _signing_models  # noqa: F401
+from licensing.signing import readiness
 from licensing.signing import views as signing_views
 from licensing.support import models as _support_models  # noqa: F401
 from licensing.support import staff
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (desktop_views.blp, signing_views.blp, offline.blp, support_views.blp,
                       admin_views.blp, health.blp):
         api.register_blueprint(blueprint)
+    readiness.init_app(app)
     customer_views.init_app(api)
     self_service.init_app(api)
     compliance_views.init_app(api)

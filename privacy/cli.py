@@ -7,13 +7,12 @@ messages go to stderr.
 
 from __future__ import annotations
 
-import sys
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from core.cli import commit_option, emit, finish, json_option, progress, run
+from core.cli import commit_option, emit, fail, finish, json_option, progress, run
 from core.database import db, rfc3339, truncate_sqlite_wal
 from privacy.audit import Access, Actor
 from privacy.purposes import PRIVACY_RIGHTS
@@ -55,9 +54,8 @@ def purge(commit, batch_size, as_json):
     else:
         with exclusive_run(db.engine) as acquired:
             if not acquired:
-                click.echo("error: another purge is running (PostgreSQL advisory lock held); "
-                           "try again when it has finished", err=True)
-                sys.exit(1)
+                fail("another purge is running (PostgreSQL advisory lock held); "
+                     "try again when it has finished", "CONFLICT")
             service = retention_service()
             results = _apply(service, service.plan(), batch_size)
         truncate_sqlite_wal(db.engines.values())

@@ -18,12 +18,25 @@ from flask import current_app
 
 from core.database import keyset_batches
 from core.encoding import b64url_decode, b64url_encode
+from core.errors import Unavailable
 
 EXTENSION = "tessera.vault"
 
 
 class VaultError(Exception):
     """A ciphertext could not be decrypted with any configured key."""
+
+
+class MissingVaultKey(VaultError, Unavailable):
+    """A value was sealed under a key this process lacks (another instance has it).
+
+    A 503 the client may retry, not a 500: an instance restarted with the new
+    key will read it. The key id stays out of the answer.
+    """
+
+    def __init__(self, key_id: str):
+        super().__init__()
+        self.key_id = key_id
 
 
 class Vault:
@@ -50,7 +63,7 @@ class Vault:
         key_id, _, body = ciphertext.partition("$")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise VaultError(f"no vault key {key_id!r} is configured")
+            raise MissingVaultKey(key_id)
         raw = b64url_decode(body)
         try:
             return cipher.decrypt(raw[:12], raw[12:], label.encode("utf-8")).decode("utf-8")
@@ -160,6 +173,26 @@ class VaultRotation:
             self._session.execute(
                 sa.update(table).where(key == row[0], self._raw(column) == sealed)
                 .values({column.name: sa.literal(fresh, sa.Text())}))
+
+    def unknown_key_ids(self) -> set[str]:
+        """Key ids of stored values this vault cannot open: one row per table at most.
+
+        Stops at the first such row of each table (LIMIT 1), so the usual answer,
+        none, costs one scan of the encrypted columns and no decryption.
+        """
+        found = set()
+        for table, columns in self._tables.items():
+            unknown = sa.or_(*(sa.and_(column.isnot(None), sa.not_(sa.or_(*(
+                self._raw(column).startswith(f"{key_id}$", autoescape=True)
+                for key_id in self._vault.key_ids)))) for column in columns))
+            row = self._session.execute(
+                sa.select(*(self._raw(c).label(c.name) for c in columns))
+                .where(unknown).limit(1)).first()
+            if row is not None:
+                found.update(self._vault.key_id_of(value) for value in row
+                             if value is not None
+                             and self._vault.key_id_of(value) not in self._vault.key_ids)
+        return found
 
     def usage(self, known_key_ids: list[str]) -> dict[str, dict[str, int]]:
         """For each table.column: how many values each key sealed ("other": none configured)."""

@@ -52,35 +52,60 @@ def thumbprint(jwk):
     return b64(hashlib.sha256(canonical.encode()).digest())
 
 
+def show(label, answer):
+    """Print an answer's status, and its error code when it is refused."""
+    body = answer.json() if answer.content else {}
+    print(label, answer.status_code, body.get("code", ""), body.get("message", ""))
+    return answer.ok
+
+
+def walk(a, b, c):
+    """The protocol on a license with two seats; returns the (device, seat id) still held,
+    or None when A got no seat."""
+    first = a.activate()
+    if not show("A activates:", first):
+        print("A got no seat, so the walk stops here (a 409: the license's seats are in use; "
+              "release one in the Customer Area, or issue a license with two free seats).")
+        return None
+    activation_id = first.json()["activation_id"]
+    taken = []
+    second = b.activate()
+    if show("B activates:", second):
+        taken.append((b, second.json()["activation_id"]))
+    show("C activates (the license has two seats):", c.activate())
+    again = a.activate()
+    print("A again:", again.status_code, "same id:",
+          again.json()["activation_id"] == activation_id)
+
+    lease = again.json()["lease"]
+    keys = requests.get(BASE + "/v1/keys", timeout=10).json()["keys"]
+    kid = jwt.get_unverified_header(lease)["kid"]
+    key = jwt.PyJWK(next(k for k in keys if k["kid"] == kid)).key
+    claims = jwt.decode(lease, key, algorithms=["EdDSA"], audience="numflo")
+    print("lease verifies against /v1/keys; cnf.jkt is A's key:",
+          claims["cnf"]["jkt"] == thumbprint(a.jwk))
+
+    time.sleep(1.1)
+    path = f"/v1/activations/{activation_id}/refresh"
+    refreshed = a.call("POST", path, {})
+    later = jwt.decode(refreshed.json()["lease"], key, algorithms=["EdDSA"], audience="numflo")
+    print("A refreshes:", refreshed.status_code, "later lease:", later["exp"] > claims["exp"])
+    print("refresh signed by C's key:", c.call("POST", path, {}).json()["code"])
+    proof = a.proof("POST", path)
+    a.call("POST", path, {}, proof=proof)
+    print("replayed proof:", a.call("POST", path, {}, proof=proof).json()["code"])
+    print("A deactivates:", a.call("DELETE", f"/v1/activations/{activation_id}").status_code)
+    third = c.activate()
+    if show("C activates:", third):
+        taken.append((c, third.json()["activation_id"]))
+    gone = a.call("POST", path, {})
+    print("A refreshes:", gone.status_code, gone.json()["code"])
+    return taken
+
+
 a, b, c = Device("a"), Device("b"), Device("c")
-first = a.activate()
-print("A activates:", first.status_code)
-print("B activates:", b.activate().status_code)
-refused = c.activate()
-print("C activates:", refused.status_code, refused.json()["code"])
-again = a.activate()
-print("A again:", again.status_code, "same id:",
-      again.json()["activation_id"] == first.json()["activation_id"])
-
-activation_id = again.json()["activation_id"]
-lease = again.json()["lease"]
-keys = requests.get(BASE + "/v1/keys", timeout=10).json()["keys"]
-kid = jwt.get_unverified_header(lease)["kid"]
-key = jwt.PyJWK(next(k for k in keys if k["kid"] == kid)).key
-claims = jwt.decode(lease, key, algorithms=["EdDSA"], audience="numflo")
-print("lease verifies against /v1/keys; cnf.jkt is A's key:",
-      claims["cnf"]["jkt"] == thumbprint(a.jwk))
-
-time.sleep(1.1)
-path = f"/v1/activations/{activation_id}/refresh"
-refreshed = a.call("POST", path, {})
-later = jwt.decode(refreshed.json()["lease"], key, algorithms=["EdDSA"], audience="numflo")
-print("A refreshes:", refreshed.status_code, "later lease:", later["exp"] > claims["exp"])
-print("refresh signed by C's key:", c.call("POST", path, {}).json()["code"])
-proof = a.proof("POST", path)
-a.call("POST", path, {}, proof=proof)
-print("replayed proof:", a.call("POST", path, {}, proof=proof).json()["code"])
-print("A deactivates:", a.call("DELETE", f"/v1/activations/{activation_id}").status_code)
-print("C activates:", c.activate().status_code)
-gone = a.call("POST", path, {})
-print("A refreshes:", gone.status_code, gone.json()["code"])
+held = walk(a, b, c)
+# Give the seats back, so the walk can run again on the same license.
+for device, seat in held or []:
+    device.call("DELETE", f"/v1/activations/{seat}")
+sys.exit(1 if held is None else 0)

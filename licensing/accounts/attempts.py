@@ -8,6 +8,7 @@ from flask import request
 
 from core.ratelimit import Counter
 from licensing import errors
+from licensing.accounts.models import fold_username
 from licensing.compliance.checks import code_guess
 from licensing.wiring import rate_limits
 
@@ -19,7 +20,8 @@ def limit_credential_attempt(data: dict) -> Counter:
         failures = Counter("code-failures", address)
         rate_limits().guard(hit=[Counter("address-attempts", address)], test=[failures])
         return failures
-    account = data["username"].strip().casefold()
+    # The same folded form sign-in looks the account up by: one budget per account.
+    account = fold_username(data["username"])
     failures = Counter("account-failures", account)
     rate_limits().guard(hit=[Counter("address-attempts", address),
                              Counter("account-attempts", account)], test=[failures])

@@ -1,8 +1,8 @@
 """Finding accounts: by username, id, or email through the HMAC blind index.
 
 Emails are sealed in the vault and cannot be searched; each account keeps an
-HMAC of its normalised email (``email_index``) with the pseudonym key version
-that made it. A look-up tries every configured version, newest first, and an
+HMAC of its normalised email (``email_index``, unique) with the pseudonym key
+version that made it. A look-up tries every configured version, newest first, and an
 account found under an older version is re-indexed under the current one.
 """
 
@@ -13,7 +13,8 @@ from typing import Iterator
 import sqlalchemy as sa
 
 from core.database import keyset_batches
-from licensing.accounts.models import Account
+from licensing import errors
+from licensing.accounts.models import Account, fold_username
 from privacy import pseudonym as domains
 from privacy.audit import Access, AccessAuditService
 from privacy.pseudonym import Pseudonymizer
@@ -35,27 +36,52 @@ class AccountDirectory:
         self._pseudonyms = pseudonymizer
 
     def find(self, reference: str) -> Account | None:
-        """The live account a username, account id or email names."""
+        """The live account a username, account id or email names.
+
+        A reference that could name several accounts (a username that is also
+        another account's email) is refused with their ids: an erasure or an
+        access-log read must never pick one of them silently.
+        """
         reference = reference.strip()
-        if "@" in reference:
-            return self.by_email(reference)
+        found: dict[str, Account] = {}
         if reference.startswith(ACCOUNT_ID_PREFIX):
             account = self._session.get(Account, reference)
             if account is not None and account.erased_at is None:
-                return account
-        return self._session.scalar(sa.select(Account).where(Account.username == reference))
+                found[account.id] = account
+        account = self.by_username(reference)
+        if account is not None:
+            found[account.id] = account
+        if "@" in reference:
+            found.update((a.id, a) for a in self._by_email(reference))
+        return self._one(list(found.values()))
+
+    def by_username(self, username: str) -> Account | None:
+        """The live account USERNAME names, compared case-insensitively (fold_username)."""
+        return self._session.scalar(
+            sa.select(Account).where(Account.username_folded == fold_username(username)))
 
     @processes(SUPPORT)
     def by_email(self, email: str) -> Account | None:
         """The live account whose email is EMAIL (case and spaces ignored)."""
+        return self._one(self._by_email(email))
+
+    def _by_email(self, email: str) -> list[Account]:
         candidates = self._pseudonyms.candidates(domains.EMAIL, normalize_email(email))
-        account = self._session.scalars(
+        accounts = list(self._session.scalars(
             sa.select(Account).where(Account.email_index.in_([c.value for c in candidates]),
                                      Account.erased_at.is_(None))
-            .order_by(Account.created_at).limit(1)).first()
-        if account is not None and account.email_index_version != self._pseudonyms.current_version:
-            self._index(account, account.email)
-        return account
+            .order_by(Account.created_at, Account.id)))
+        for account in accounts:
+            if account.email_index_version != self._pseudonyms.current_version:
+                self._index(account, account.email)
+        return accounts
+
+    @staticmethod
+    def _one(accounts: list[Account]) -> Account | None:
+        if len(accounts) > 1:
+            raise errors.Conflict("Several accounts match this reference; name one by its "
+                                  "account id.", errors={"accounts": [a.id for a in accounts]})
+        return accounts[0] if accounts else None
 
     def lookup_by_email(self, email: str, access: Access, audit: AccessAuditService,
                         action: str = "account.lookup") -> Account | None:
@@ -65,8 +91,17 @@ class AccountDirectory:
             audit.record(access, account.id, action)
         return account
 
+    def check_email_free(self, email: str, account: Account | None = None) -> None:
+        """Refuse (409) an email another live account already has."""
+        taken = [a for a in self._by_email(email) if a is not account]
+        if taken:
+            raise errors.Conflict("Another account already has this email address.",
+                                  errors={"email": ["already in use"]})
+
     def set_email(self, account: Account, email: str | None) -> None:
-        """Change ACCOUNT's email and its blind index together."""
+        """Change ACCOUNT's email and its blind index together; 409 if another has it."""
+        if email is not None:
+            self.check_email_free(email, account)
         account.email = email
         self._index(account, email)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.database import UTCDateTime, db, new_id, utcnow
 from licensing.declarations import ACCOUNT_ID, ACCOUNT_RECORD, CONTACT, SESSION
@@ -33,11 +34,16 @@ class Account(db.Model):
                                     default=lambda: new_id("acc"), info=ACCOUNT_ID)
     # NULL once erased; usernames of live accounts stay unique.
     username: Mapped[str | None] = mapped_column(sa.String(150), unique=True, info=ACCOUNT_ID)
+    # The username as every look-up compares it (fold_username): "Alice" and "alice " are
+    # one account at sign-in, in the rate limits and in support, so they can be only one.
+    username_folded: Mapped[str | None] = mapped_column(sa.String(150), unique=True,
+                                                        info=ACCOUNT_ID)
     password_hash: Mapped[str | None] = mapped_column(
         sa.String(255), info=personal("account.credential", LICENSE_ACTIVATION))
     email: Mapped[str | None] = mapped_column(EncryptedText("accounts.email"), info=CONTACT)
-    # HMAC blind index of the normalised email, for look-up without decrypting.
-    email_index: Mapped[str | None] = mapped_column(sa.String(64), index=True, info=CONTACT)
+    # HMAC blind index of the normalised email, for look-up without decrypting. Unique:
+    # a look-up by email (an erasure, the access log) must name one person.
+    email_index: Mapped[str | None] = mapped_column(sa.String(64), unique=True, info=CONTACT)
     email_index_version: Mapped[int | None] = mapped_column(sa.Integer, info=CONTACT)
     name: Mapped[str | None] = mapped_column(EncryptedText("accounts.name"), info=CONTACT)
     company: Mapped[str | None] = mapped_column(EncryptedText("accounts.company"), info=CONTACT)
@@ -50,6 +56,16 @@ class Account(db.Model):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=ACCOUNT_RECORD)
 
     licenses: Mapped[list[License]] = relationship(back_populates="account")
+
+    @validates("username")
+    def _fold(self, _key, username: str | None) -> str | None:
+        self.username_folded = None if username is None else fold_username(username)
+        return username
+
+
+def fold_username(username: str) -> str:
+    """The form usernames are compared in: trimmed, NFKC-normalised, case-folded."""
+    return unicodedata.normalize("NFKC", username.strip()).casefold()
 
 
 class CustomerSession(db.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -36,3 +38,29 @@ class PasswordService:
     def needs_rehash(self, stored_hash: str) -> bool:
         """Whether STORED_HASH was made with weaker parameters than now."""
         return self._hasher.check_needs_rehash(stored_hash)
+
+
+# OWASP ASVS 4.0 2.1.1-2.1.2 and 2.1.7: at least 12 characters, at most 128 (a bound,
+# not a composition rule), and not one of the passwords attackers try first.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships, offline, the 30,000 passwords most often found in breach corpora
+    # (lower-case); loaded once, on the first check.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problems(password: str) -> list[str]:
+    """Why PASSWORD may not be set (empty when it may)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [f"Use at most {MAX_PASSWORD_LENGTH} characters."]
+    if password.lower() in _common_passwords():
+        return ["This password is among the most common ones found in breaches; choose another."]
+    return []

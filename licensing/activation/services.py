@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from core.database import utcnow
 from licensing import errors
-from licensing.accounts.models import Account
+from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
 from licensing.activation import seats
 from licensing.activation.dpop import VerifiedProof
@@ -153,7 +153,8 @@ class ActivationService:
     @processes(LICENSE_ACTIVATION)
     def authenticate(self, username: str, password: str) -> Account:
         """The account for USERNAME if PASSWORD is right; same work either way."""
-        account = self._session.scalar(sa.select(Account).where(Account.username == username))
+        account = self._session.scalar(
+            sa.select(Account).where(Account.username_folded == fold_username(username)))
         if not self._passwords.verify(account.password_hash if account else None, password):
             raise errors.InvalidCredentials()
         if self._passwords.needs_rehash(account.password_hash):

@@ -15,7 +15,9 @@ from flask.cli import AppGroup
 
 from core.cli import json_option, report, run
 from core.database import db, rfc3339, utcnow
-from licensing.accounts.models import Account
+from core.schemas import load
+from licensing.accounts.models import Account, fold_username
+from licensing.admin.schemas import AccountInputSchema, LicenseInputSchema
 from licensing.admin.services import (AdminService, account_record, license_record,
                                       product_record, staff_record)
 from licensing.catalog.models import License, Product
@@ -26,6 +28,11 @@ from licensing.support.wiring import admin_service, staff_service
 admin = AppGroup("admin", help="Create products, accounts, licenses, codes and staff.")
 DEMO_PRODUCT = "numflo"
 DEMO_USERNAME = "demo"
+
+
+def _given(**options) -> dict:
+    """The options the operator gave, as the API schemas expect them (unset ones left out)."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 @admin.command("create-product")
@@ -49,8 +56,12 @@ def create_product(code, name, as_json):
 @json_option
 def create_account(username, email, password, name, country, company, as_json):
     """Create a Customer Area account USERNAME."""
+    data = run(lambda: load(AccountInputSchema(), _given(
+        username=username, email=email, password=password, name=name, country=country,
+        company=company)))
     account = run(lambda: admin_service().create_account(
-        username, password, email, name=name, company=company, country=country))
+        data["username"], data.get("password"), data["email"], name=data.get("name"),
+        company=data.get("company"), country=data.get("country")))
     report(as_json, account_record(account),
            f"account {account.username} created ({account.id})")
 
@@ -70,10 +81,12 @@ def create_account(username, email, password, name, country, company, as_json):
 def issue_license(account, product, seats, kind, days, entitlements, lease_seconds,
                   grace_seconds, offline_lease_seconds, as_json):
     """Issue a license of PRODUCT to ACCOUNT (username or account id)."""
-    license = run(lambda: admin_service().issue_license(
-        account, product, seats=seats, kind=kind, days=days, entitlements=list(entitlements),
-        lease_seconds=lease_seconds, grace_seconds=grace_seconds,
-        offline_lease_seconds=offline_lease_seconds))
+    data = run(lambda: load(LicenseInputSchema(), _given(
+        account=account, product=product, seats=seats, kind=kind, days=days,
+        entitlements=list(entitlements), lease_seconds=lease_seconds,
+        grace_seconds=grace_seconds, offline_lease_seconds=offline_lease_seconds)))
+    license = run(lambda: admin_service().issue_license(data.pop("account"), data.pop("product"),
+                                                        **data))
     report(as_json, license_record(license),
            f"license {license.id} issued: {seats} seat(s), {kind}")
 
@@ -187,7 +200,8 @@ def seed_demo(as_json):
     service = admin_service()
     if db.session.scalar(sa.select(Product.id).where(Product.code == DEMO_PRODUCT)) is None:
         service.create_product(DEMO_PRODUCT, "NUMFLO CFD (demo)")
-    if db.session.scalar(sa.select(Account.id).where(Account.username == DEMO_USERNAME)) is None:
+    if db.session.scalar(sa.select(Account.id).where(
+            Account.username_folded == fold_username(DEMO_USERNAME))) is None:
         # Nobody signs in as the demo account: it is reached by activation codes only.
         service.create_account(DEMO_USERNAME, secrets.token_urlsafe(24), "demo@example.invalid")
     license = _demo_license(service)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from core.database import rfc3339, utcnow
 from licensing import errors
 from licensing.accounts.directory import ACCOUNT_ID_PREFIX, AccountDirectory
-from licensing.accounts.models import Account
+from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
 from licensing.catalog.codes import generate_code
 from licensing.catalog.models import LICENSE_KINDS, ActivationCode, License, Product
@@ -53,10 +53,13 @@ class AdminService:
         """A new Customer Area account; the email goes to the vault and its blind index.
 
         With no PASSWORD the account gets a random one nobody knows: it is reached
-        by activation codes until a password is set.
+        by activation codes until a password is set. Usernames are unique
+        case-insensitively, and emails are unique: 409 otherwise.
         """
-        if self._exists(sa.select(Account.id).where(Account.username == username)):
-            raise errors.Conflict(f"Account {username!r} already exists.")
+        if self._exists(sa.select(Account.id).where(
+                Account.username_folded == fold_username(username))):
+            raise errors.Conflict(f"Account {username!r} already exists.",
+                                  errors={"username": ["already in use"]})
         password = password if password is not None else secrets.token_urlsafe(24)
         account = Account(username=username, password_hash=self._passwords.hash(password),
                           name=name, company=company,
@@ -72,8 +75,7 @@ class AdminService:
         if reference.startswith(ACCOUNT_ID_PREFIX):
             account = self._session.get(Account, reference)
         if account is None or account.erased_at is not None:
-            account = self._session.scalar(
-                sa.select(Account).where(Account.username == reference))
+            account = AccountDirectory(self._session, self._pseudonyms).by_username(reference)
         if account is None:
             raise errors.NotFound(f"No account {reference!r}.")
         return account
@@ -94,6 +96,8 @@ class AdminService:
             raise errors.ValidationFailed(errors={"kind": [f"one of {', '.join(LICENSE_KINDS)}"]})
         if seats < 1:
             raise errors.ValidationFailed(errors={"seats": ["at least 1"]})
+        if kind == "perpetual" and days:
+            raise errors.ValidationFailed(errors={"days": ["a perpetual license has no term"]})
         if kind != "perpetual" and not days:
             days = 30 if kind == "trial" else 365
         now = self._clock()

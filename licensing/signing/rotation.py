@@ -50,3 +50,20 @@ def key_status(session, vault: Vault, pseudonymizer: Pseudonymizer, metadata) ->
                       "configured": pseudonymizer.versions,
                       "in_use": pseudonym_usage(session)},
     }
+
+
+def unknown_pseudonym_versions(session, pseudonymizer: Pseudonymizer) -> set[int]:
+    """Key versions stored values were made under that PSEUDONYMIZER lacks (first row each)."""
+    found = set()
+    for version, present in PSEUDONYM_VERSIONS.values():
+        value = session.scalar(sa.select(version).where(
+            present, version.notin_(pseudonymizer.versions)).limit(1))
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def missing_keys(session, vault: Vault, pseudonymizer: Pseudonymizer, metadata) -> dict:
+    """The keys stored data needs that this process lacks: {"vault": [...], "pseudonym": [...]}."""
+    return {"vault": sorted(VaultRotation(session, vault, metadata).unknown_key_ids()),
+            "pseudonym": sorted(map(str, unknown_pseudonym_versions(session, pseudonymizer)))}

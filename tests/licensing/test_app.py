@@ -38,7 +38,9 @@ def test_production_reads_secrets_from_files(tmp_path):
         "TESSERA_ENV": "production", "TESSERA_SECRET_KEY": "x" * 40,
         "TESSERA_PSEUDONYM_KEYS": f"3:{key},2:{key}", "TESSERA_VAULT_KEYS_FILE": str(tmp_path / "vault"),
         "TESSERA_DATABASE_URL": "postgresql+psycopg://db/tessera",
-        "TESSERA_COMPLIANCE_DATABASE_URL": "postgresql+psycopg://db/compliance"})
+        "TESSERA_COMPLIANCE_DATABASE_URL": "postgresql+psycopg://db/compliance",
+        "TESSERA_REDIS_URL": "redis://redis:6379/0",
+        "TESSERA_TOMBSTONE_PATH": str(tmp_path / "shared" / "tombstones.jsonl")})
     assert list(config["TESSERA_VAULT_KEYS"]) == ["v2"]
     assert list(config["TESSERA_PSEUDONYM_KEYS"]) == ["3", "2"]
     assert config["TESSERA_LOG_FORMAT"] == "json"
@@ -55,7 +57,8 @@ def test_healthz_and_readyz(client):
     assert client.get("/healthz").json["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json["checks"] == {"database": "ok", "compliance_database": "ok"}
+    assert ready.json["checks"] == {"database": "ok", "compliance_database": "ok",
+                                    "vault_keys": "ok", "pseudonym_keys": "ok"}
 
 
 def test_readyz_is_503_when_a_database_is_down(app_factory):

@@ -118,7 +118,11 @@ def _production_environ(tmp_path) -> dict:
     return {"TESSERA_ENV": "production", "TESSERA_SECRET_KEY": "s" * 48,
             "TESSERA_PSEUDONYM_KEYS": "1:" + "A" * 43, "TESSERA_VAULT_KEYS": "v1:" + "B" * 42 + "A",
             "TESSERA_DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3",
-            "TESSERA_COMPLIANCE_DATABASE_URL": f"sqlite:///{tmp_path}/b.sqlite3"}
+            "TESSERA_COMPLIANCE_DATABASE_URL": f"sqlite:///{tmp_path}/b.sqlite3",
+            # One host on SQLite, said explicitly: production refuses it otherwise.
+            "TESSERA_ALLOW_SQLITE": "1",
+            "TESSERA_RATELIMIT_STORAGE_URI": f"sqlite:///{tmp_path}/ratelimit.sqlite3",
+            "TESSERA_TOMBSTONE_PATH": f"{tmp_path}/tombstones.jsonl"}
 
 
 def test_production_cookies_are_secure_httponly_samesite(tmp_path, monkeypatch, migrated):
