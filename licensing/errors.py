@@ -41,6 +41,11 @@ class AccountRestricted(ServiceError):
     message = "Processing of this account is restricted at the account holder's request."
 
 
+class BorrowNotAllowed(ServiceError):
+    code, status = "BORROW_NOT_ALLOWED", 403
+    message = "This license does not allow borrowing a seat for that long."
+
+
 class NoLicenseForProduct(ServiceError):
     code, status, message = "NO_LICENSE_FOR_PRODUCT", 404, "No license for this product."
 

@@ -12,8 +12,9 @@ from flask.cli import AppGroup
 from core.cli import json_option, report, run
 from core.database import db, rfc3339, utcnow
 from licensing.accounts.models import Account
+from licensing.activation import cli as seat_cli
 from licensing.admin.services import AdminService
-from licensing.catalog.models import License, Product
+from licensing.catalog.models import FINGERPRINT_MATCHES, SEAT_MODES, License, Product
 from licensing.wiring import components
 
 admin = AppGroup("admin", help="Create products, accounts, licenses, codes and staff.")
@@ -29,11 +30,15 @@ def _admin() -> AdminService:
 @admin.command("create-product")
 @click.argument("code")
 @click.argument("name")
+@click.option("--fingerprint-match", type=click.Choice(FINGERPRINT_MATCHES), default="exact",
+              show_default=True, help="When a device with a new fingerprint keeps its seat "
+                                      "by its components.")
 @json_option
-def create_product(code, name, as_json):
+def create_product(code, name, fingerprint_match, as_json):
     """Create a product CODE called NAME."""
-    product = run(lambda: _admin().create_product(code, name))
-    report(as_json, {"id": product.id, "code": product.code, "name": product.name},
+    product = run(lambda: _admin().create_product(code, name, fingerprint_match))
+    report(as_json, {"id": product.id, "code": product.code, "name": product.name,
+                     "fingerprint_match": product.fingerprint_match},
            f"product {product.code} created")
 
 
@@ -62,20 +67,28 @@ def create_account(username, email, password, name, country, company, as_json):
               required=True)
 @click.option("--days", type=click.IntRange(min=1), help="Term; perpetual licenses have none.")
 @click.option("--entitlement", "entitlements", multiple=True)
-@click.option("--lease-seconds", type=click.IntRange(min=60))
+@click.option("--seat-mode", type=click.Choice(SEAT_MODES), default="node_locked",
+              show_default=True, help="floating: a seat is held only while its lease lives.")
+@click.option("--lease-seconds", type=click.IntRange(min=30),
+              help="Default 7 days; 900 for a floating license.")
+@click.option("--max-borrow-seconds", type=click.IntRange(min=60),
+              help="Longest borrowed lease of a floating seat (default 7 days).")
 @click.option("--grace-seconds", type=click.IntRange(min=0))
 @click.option("--offline-lease-seconds", type=click.IntRange(min=60))
 @json_option
-def issue_license(username, product, seats, kind, days, entitlements, lease_seconds,
-                  grace_seconds, offline_lease_seconds, as_json):
+def issue_license(username, product, seats, kind, days, entitlements, seat_mode, lease_seconds,
+                  max_borrow_seconds, grace_seconds, offline_lease_seconds, as_json):
     """Issue a license of PRODUCT to USERNAME."""
     license = run(lambda: _admin().issue_license(
         username, product, seats=seats, kind=kind, days=days, entitlements=list(entitlements),
         lease_seconds=lease_seconds, grace_seconds=grace_seconds,
-        offline_lease_seconds=offline_lease_seconds))
+        offline_lease_seconds=offline_lease_seconds, seat_mode=seat_mode,
+        max_borrow_seconds=max_borrow_seconds))
     payload = {"id": license.id, "account": username, "product": product, "kind": license.kind,
                "seats": license.seats, "expires_at": rfc3339(license.expires_at),
-               "entitlements": license.entitlements}
+               "entitlements": license.entitlements, "seat_mode": license.seat_mode,
+               "lease_seconds": license.lease_seconds,
+               "max_borrow_seconds": license.max_borrow_seconds}
     report(as_json, payload, f"license {license.id} issued: {seats} seat(s), {kind}")
 
 
@@ -152,5 +165,6 @@ def first_steps():
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
+    seat_cli.init_app(app)
     app.cli.add_command(admin)
     app.cli.add_command(first_steps)
