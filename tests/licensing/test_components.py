@@ -6,10 +6,10 @@ import secrets
 
 import pytest
 import sqlalchemy as sa
-
-from licensing.extensions import db
-from licensing.models import Seat
 from support import Device
+
+from core.database import db
+from licensing.activation.models import Seat
 
 NAMES = ("machine_id", "disk", "mac", "cpu")
 

@@ -135,7 +135,7 @@ def test_fifty_devices_race_for_three_just_lapsed_floating_seats(app, client, wo
             for device in away]
     assert Device().activate(client, **world.credentials()).status_code == 409
     with app.app_context():
-        from licensing.extensions import db
+        from core.database import db
         db.session.execute(sa.text(
             "UPDATE seats SET held_until = now() - interval '1 second' WHERE license_id = :l"),
             {"l": license_id})
