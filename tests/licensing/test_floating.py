@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from support import Device, unverified_claims
 
 from core.database import db, rfc3339
@@ -210,3 +211,33 @@ def test_issue_license_cli_sets_the_seat_mode(runner, world):
     issued = json.loads(result.output)
     assert (issued["seat_mode"], issued["lease_seconds"], issued["max_borrow_seconds"]) == (
         "floating", FIFTEEN_MINUTES, 86400)
+
+
+def _statements_of_a_refresh(app, client, device: Device, activation_id: str) -> list[str]:
+    device.refresh(client, activation_id)  # the signer is loaded and cached first
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement.split(None, 1)[0])
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert device.refresh(client, activation_id).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_floating_refresh_sends_the_same_statements_as_node_locked(app, client, world, clock):
+    world.setup(seats=1, username="bob")
+    world.setup(seats=1, seat_mode="floating")
+    pinned, roaming = Device(), Device()
+    pinned_id = pinned.activate(client, **world.credentials("bob")).json["activation_id"]
+    roaming_id = roaming.activate(client, **world.credentials()).json["activation_id"]
+    node_locked = _statements_of_a_refresh(app, client, pinned, pinned_id)
+    floating = _statements_of_a_refresh(app, client, roaming, roaming_id)
+    assert floating == node_locked
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert floating == ["WITH"]  # spend, stamp and read in one statement
