@@ -46,10 +46,11 @@ class BorrowService:
         now = self._clock()
         seat, license, product_code = self._usable_seat(seat_id, proof, now)
         until = until.replace(microsecond=0)
-        if until <= now:
-            raise errors.ValidationFailed(errors={"until": ["must be in the future"]})
         if not floating.is_floating(license) or until > floating.borrow_limit(license, now):
             raise errors.BorrowNotAllowed()
+        if until <= now:
+            # A well-formed time, but no borrow: refused like one past the limit.
+            raise errors.BorrowNotAllowed("A borrowed lease must end in the future.")
         issued = now.replace(microsecond=0)
         lease = sign_lease(self._signer(), issuer=self._issuer, seat_id=seat.id,
                            product_code=product_code, license=license, jkt=seat.device_jkt,
