@@ -3,15 +3,14 @@ the background lease keeper and check-in."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from live import live_server, server_env
-
-from core.database import db
-from licensing.activation.models import Seat
 from tessera_client import (
     BorrowNotAllowed,
     LeaseKeeper,
@@ -20,7 +19,11 @@ from tessera_client import (
     derive_component,
     read_components,
 )
+from tessera_client.cli import main
 from tessera_client.components import hash_components, linux_cpu, linux_disk_serial
+
+from core.database import db
+from licensing.activation.models import Seat
 
 pytestmark = pytest.mark.slow
 PARTS = {"machine_id": "mid-7f1c", "disk": "WD-WX11A", "mac": "3c22fb000001",
@@ -138,3 +141,27 @@ def test_the_keeper_reports_a_lapsed_seat(tmp_path, world, service):
         time.sleep(0.1)
     keeper.stop()
     assert [error.code for error in lost] == ["ACTIVATION_RELEASED"]
+
+
+def test_the_command_line_borrows_and_sends_no_components_when_asked(app, tmp_path, world,
+                                                                    service, capsys):
+    world.setup(seats=1, seat_mode="floating", max_borrow_seconds=2 * 86400)
+    state = str(tmp_path / "cli")
+    code = main(["activate", "--server", service, "--product", "numflo", "--fingerprint",
+                 "floating-cli-device-0001", "--username", "alice", "--password",
+                 world.password, "--no-components", "--state-dir", state, "--json"])
+    assert code == 0, capsys.readouterr()
+    with app.app_context():
+        assert db.session.scalar(sa.select(Seat.device_components)) is None
+    capsys.readouterr()
+    assert main(["borrow", "--hours", "24", "--state-dir", state, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    ends = answer["lease_expires_at"]
+    assert answer["ok"] and abs(_epoch(ends) - (time.time() + 86400)) < 120
+    assert main(["borrow", "--hours", "72", "--state-dir", state, "--json"]) != 0
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["error"]["code"] == "BORROW_NOT_ALLOWED"
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
