@@ -14,7 +14,7 @@ from bench.common import PG_ADMIN_URL, RESULTS, ROOT
 DOCS = ROOT / "docs"
 NOTES = ROOT / "bench" / "notes.md"
 TARGETS = {"ratio": 0.7, "p99_ms": 25.0, "scale": 1.2, "code_vs_refresh": 0.5,
-           "purge_s": 60.0, "export_s": 2.0}
+           "purge_s": 60.0, "export_s": 2.0, "floating": 0.95}
 
 
 def pg_admin_url() -> str:
@@ -97,6 +97,14 @@ def targets(results: dict) -> list[dict]:
                          "figure": f"{share:.2f} ({_median(code['rps']):.0f}/s against "
                                    f"{_median(refresh['tessera_rps']):.0f}/s)",
                          "met": share >= TARGETS["code_vs_refresh"]})
+        floating = outcome.get("floating_refresh")
+        if floating:
+            ratios = [r["ratio"] for r in floating]
+            rows.append({"target": f"floating refresh ≥ 0.95 × node-locked refresh, c=16 "
+                                   f"({backend})",
+                         "figure": f"{_median(ratios):.2f} (pairs: "
+                                   f"{', '.join(f'{r:.2f}' for r in ratios)})",
+                         "met": _median(ratios) >= TARGETS["floating"]})
         scale = outcome.get("scale")
         if scale:
             for concurrency in (1, 16):
@@ -159,6 +167,20 @@ def markdown(results: dict) -> str:
             for r in _activation_rows(outcome[kind]):
                 lines.append(f"| {r['concurrency']} | {_spread(r['rps'], digits=1)} | "
                              f"{_ms(r['p50'])} | {_ms(r['p99'])} | {r['errors']} |")
+        floating = outcome.get("floating_refresh")
+        if floating:
+            lines += ["", f"### Floating against node-locked refresh — {backend}", "",
+                      "| c | floating req/s | node-locked req/s | ratio | floating p50 ms | "
+                      "node-locked p50 ms | floating p99 ms | node-locked p99 ms | errors |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            fl, nl = ([r[mode] for r in floating] for mode in ("floating", "node_locked"))
+            lines.append(
+                f"| {floating[0]['concurrency']} | {_spread([r['rps'] for r in fl])} | "
+                f"{_spread([r['rps'] for r in nl])} | "
+                f"{_spread([r['ratio'] for r in floating], digits=2)} | "
+                f"{_ms([r['p50_us'] for r in fl])} | {_ms([r['p50_us'] for r in nl])} | "
+                f"{_ms([r['p99_us'] for r in fl])} | {_ms([r['p99_us'] for r in nl])} | "
+                f"{sum(r['errors'] for r in fl)} |")
         scale = outcome.get("scale")
         if scale:
             lines += ["", f"### Refresh latency by table size — {backend}", "",

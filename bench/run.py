@@ -206,6 +206,32 @@ def refresh_pairs(tessera: Server, floor: Server, seeded: seed.Seeded,
     return pairs
 
 
+def floating_pairs(tessera: Server, seeded: seed.Seeded, capacity: Capacity) -> list[dict]:
+    """Refresh of floating seats against node-locked ones on the same server, back to back.
+
+    The floating refresh is the same single statement, which also extends the
+    seat's hold; these pairs show what that costs (c=16, alternating order).
+    """
+    pairs = []
+    for rep in range(SETTINGS["repetitions"]):
+        loads = [("node_locked", seeded.devices), ("floating", seeded.floating_devices)]
+        if rep % 2:
+            loads.reverse()
+        row = {"concurrency": TARGET_CONCURRENCY, "repetition": rep}
+        for mode, devices in loads:
+            row[mode] = refresh_load(tessera, random.sample(devices, len(devices)),
+                                     TARGET_CONCURRENCY, SETTINGS["seconds"], capacity)
+        row["ratio"] = (row["floating"]["rps"] / row["node_locked"]["rps"]
+                        if row["node_locked"]["rps"] else 0.0)
+        pairs.append(row)
+        say(f"  floating refresh c={TARGET_CONCURRENCY} rep {rep + 1}: "
+            f"{row['floating']['rps']:7.0f}/s p50 {row['floating']['p50_us'] / 1000:6.1f} ms | "
+            f"node-locked {row['node_locked']['rps']:7.0f}/s "
+            f"p50 {row['node_locked']['p50_us'] / 1000:6.1f} ms | ratio {row['ratio']:.2f}"
+            + (f" | {row['floating']['errors']} errors" if row["floating"]["errors"] else ""))
+    return pairs
+
+
 def activation_loads(backend: Backend, tessera: Server, seeded: seed.Seeded,
                      kind: str, capacity: Capacity) -> list[dict]:
     """Activation waves by code or by password at each concurrency."""
@@ -253,6 +279,7 @@ def run_backend(label: str, secrets: dict, password_hash: str) -> dict:
                    "refresh": refresh_pairs(tessera, floor, seeded, capacity)}
         if ONLY_REFRESH:
             return outcome
+        outcome["floating_refresh"] = floating_pairs(tessera, seeded, capacity)
         outcome["activate_code"] = activation_loads(backend, tessera, seeded, "code",
                                                     Capacity(1500))
         if label.endswith("+redis"):

@@ -45,6 +45,8 @@ class Seeded:
 
     seats: int
     devices: list[Device]
+    # Hot seats of floating licenses (licensing.activation.floating), for the same refresh.
+    floating_devices: list[Device]
     wave_licenses: list[str]
     password_users: list[str]
     product_id: int
@@ -130,30 +132,35 @@ class Seeder:
              for i, name in zip(ids, usernames)))
         return ids
 
-    def licenses(self, account_ids: list[str], product_id: int, seats: int) -> list[str]:
+    def licenses(self, account_ids: list[str], product_id: int, seats: int,
+                 seat_mode: str = "node_locked") -> list[str]:
         ids = [new_id("lic") for _ in account_ids]
         f = self._format
         starts, ends = f.time(self.now - timedelta(days=30)), f.time(self.now + timedelta(days=335))
         entitlements = json.dumps(ENTITLEMENTS)
+        lease = 900 if seat_mode == "floating" else 7 * 86400
         self._writer.rows(
             "licenses",
             ["id", "account_id", "product_id", "kind", "status", "seats", "starts_at",
              "expires_at", "grace_seconds", "lease_seconds", "offline_lease_seconds",
-             "entitlements", "created_at"],
+             "entitlements", "created_at", "seat_mode"],
             ((i, a, product_id, "subscription", "active", seats, starts, ends, 14 * 86400,
-              7 * 86400, 90 * 86400, entitlements, starts) for i, a in zip(ids, account_ids)))
+              lease, 90 * 86400, entitlements, starts, seat_mode)
+             for i, a in zip(ids, account_ids)))
         return ids
 
-    def seats(self, license_ids: list[str], total: int, hot: set[int]) -> list[Device]:
+    def seats(self, license_ids: list[str], total: int, hot: set[int],
+              held_until: datetime | None = None) -> list[Device]:
         """TOTAL active seats over LICENSE_IDS; the seats numbered in HOT get real keys."""
         devices: list[Device] = []
         self._writer.rows("seats", [
             "id", "license_id", "device_pseudonym", "device_key_version", "device_jkt",
             "device_public_key", "device_name", "platform", "offline", "activated_at",
-            "last_refresh_at"], self._seat_rows(license_ids, total, hot, devices))
+            "last_refresh_at", "held_until"],
+            self._seat_rows(license_ids, total, hot, devices, self._format.time(held_until)))
         return devices
 
-    def _seat_rows(self, license_ids, total, hot, devices):
+    def _seat_rows(self, license_ids, total, hot, devices, held_until):
         f = self._format
         activated, offline = f.time(self.now - timedelta(days=10)), f.boolean(False)
         for n in range(total):
@@ -169,7 +176,18 @@ class Seeder:
             else:
                 x = b64(secrets.token_bytes(32))
             yield (seat_id, license_ids[n // SEATS_PER_LICENSE], pseudonym, 1, jwk_thumbprint(x),
-                   x, name, "linux", offline, activated, activated)
+                   x, name, "linux", offline, activated, activated, held_until)
+
+
+def seed_floating(seeder: Seeder, product_id: int, count: int) -> list[Device]:
+    """COUNT hot floating seats, 10 per license, held well past the run (refresh extends it)."""
+    licenses = -(-count // SEATS_PER_LICENSE)
+    accounts = seeder.accounts([f"bench-float-{n:06d}" for n in range(licenses)])
+    license_ids = seeder.licenses(accounts, product_id, SEATS_PER_LICENSE, "floating")
+    devices = seeder.seats(license_ids, count, set(range(count)),
+                           held_until=seeder.now + timedelta(hours=2))
+    random.Random(13).shuffle(devices)
+    return devices
 
 
 def seed(connection, dialect: str, *, product_id: int, seats: int, hot: int, wave: int,
@@ -186,11 +204,14 @@ def seed(connection, dialect: str, *, product_id: int, seats: int, hot: int, wav
     hot_numbers = set(random.Random(7).sample(range(seats), min(hot, seats)))
     devices = seeder.seats(license_ids, seats, hot_numbers)
     random.Random(11).shuffle(devices)
-    return Seeded(seats=seats, devices=devices, wave_licenses=wave_licenses,
+    floating = seed_floating(seeder, product_id, min(hot, seats))
+    return Seeded(seats=seats, devices=devices, floating_devices=floating,
+                  wave_licenses=wave_licenses,
                   password_users=users, product_id=product_id,
                   seconds=time.perf_counter() - started,
                   counts={"accounts": licenses_needed + wave, "licenses": licenses_needed + wave,
-                          "seats": seats, "hot_seats": len(devices)})
+                          "seats": seats, "hot_seats": len(devices),
+                          "floating_seats": len(floating)})
 
 
 def add_codes(connection, dialect: str, seeder_key: bytes, license_ids: list[str],

@@ -44,6 +44,9 @@ class AccountRestricted(ServiceError):
 class ExportRestricted(ServiceError):
     code, status = "EXPORT_RESTRICTED", 403
     message = "The request's country or account is under export restriction."
+class BorrowNotAllowed(ServiceError):
+    code, status = "BORROW_NOT_ALLOWED", 403
+    message = "This license does not allow borrowing a seat for that long."
 
 
 class NoLicenseForProduct(ServiceError):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from core.database import db, ping_when_idle
+from core.database import db, ping_when_idle, utcnow
 from core.ratelimit import RateLimitService
 from core.ratelimit import init_app as init_rate_limits
 from licensing.accounts.passwords import PasswordService
+from licensing.activation.borrowing import BorrowService
 from licensing.activation.replay import DatabaseReplayCache, RedisReplayCache, ReplayGuard
 from licensing.activation.services import ActivationService
 from licensing.signing.leases import KeyService, Signer, SignerCache
@@ -34,6 +37,8 @@ class Components:
     autocommit: sa.Engine | None = None
     # Export screening and detection thresholds (licensing.compliance.wiring).
     compliance: object | None = None
+    # What seats and leases take as now; replaceable so that leases can lapse in a test.
+    clock: Callable[[], datetime] = utcnow
 
 
 def init_app(app: Flask) -> Components:
@@ -81,7 +86,14 @@ def activation_service(signer: Signer | None = None) -> ActivationService:
     parts = components()
     return ActivationService(db.session, parts.pseudonymizer, parts.passwords,
                              current_signer if signer is None else lambda: signer,
-                             current_app.config["TESSERA_ISSUER"], compliance=parts.compliance)
+                             current_app.config["TESSERA_ISSUER"], compliance=parts.compliance,
+                             clock=parts.clock)
+
+
+def borrow_service() -> BorrowService:
+    """Borrowed leases for floating seats, on the request's session."""
+    return BorrowService(db.session, current_signer, current_app.config["TESSERA_ISSUER"],
+                         clock=components().clock)
 
 
 def rate_limits() -> RateLimitService:

@@ -18,6 +18,8 @@ import hmac
 from dataclasses import dataclass
 
 DEVICE = "device"
+# One part of a device (disk, MAC...), its name in the message: "disk:<value>".
+DEVICE_COMPONENT = "device-component"
 EMAIL = "email"
 SUBJECT = "subject"
 ACTIVATION_CODE = "activation-code"

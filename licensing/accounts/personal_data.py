@@ -30,8 +30,9 @@ NAME = "licensing"
 RECTIFIABLE = ("email", "name", "company", "country")
 
 _seats = Seat.__table__
-_DEVICE_COLUMNS = ("device_pseudonym", "device_key_version", "device_jkt", "device_public_key",
-                   "device_name", "platform", "country", "ip_prefix", "ip_prefix_at")
+_DEVICE_COLUMNS = ("device_pseudonym", "device_key_version", "device_components", "device_jkt",
+                   "device_public_key", "device_name", "platform", "country", "ip_prefix",
+                   "ip_prefix_at")
 # What de-identifying a seat clears: every column that could single out a device or person.
 DEIDENTIFIED_SEAT = {column: None for column in _DEVICE_COLUMNS}
 

@@ -32,6 +32,10 @@ class Seat(db.Model):
                  sqlite_where=sa.text("released_at IS NULL"),
                  postgresql_where=sa.text("released_at IS NULL")),
         sa.Index("ix_seats_license_active", "license_id", "released_at"),
+        # Floating seats still held, by when they lapse (for `flask licensing reap`).
+        sa.Index("ix_seats_held_until", "held_until",
+                 sqlite_where=sa.text("released_at IS NULL AND held_until IS NOT NULL"),
+                 postgresql_where=sa.text("released_at IS NULL AND held_until IS NOT NULL")),
         sa.CheckConstraint("released_at IS NOT NULL OR (device_pseudonym IS NOT NULL AND "
                            "device_key_version IS NOT NULL AND device_jkt IS NOT NULL AND "
                            "device_public_key IS NOT NULL)", name="active_seat_identified",
@@ -44,6 +48,9 @@ class Seat(db.Model):
     # HMAC of the device ID (privacy.pseudonym, domain "device"); never the raw ID.
     device_pseudonym: Mapped[str | None] = mapped_column(sa.String(64), info=DEVICE)
     device_key_version: Mapped[int | None] = mapped_column(sa.Integer, info=DEVICE)
+    # HMACs of the device's components (domain "device-component", same key version as
+    # device_pseudonym), by component name; never the raw values.
+    device_components: Mapped[dict | None] = mapped_column(sa.JSON, info=DEVICE)
     # RFC 7638 thumbprint and public key of the device's DPoP key.
     device_jkt: Mapped[str | None] = mapped_column(sa.String(64), info=DEVICE_KEY)
     device_public_key: Mapped[str | None] = mapped_column(sa.String(64), info=DEVICE_KEY)
@@ -54,6 +61,9 @@ class Seat(db.Model):
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, info=USAGE)
     last_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=USAGE)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, info=USAGE)
+    # Floating seats only: the end of the last lease issued for the seat. Past it the
+    # seat has lapsed and no longer counts, whether or not released_at is set yet.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=USAGE)
     release_reason: Mapped[str | None] = mapped_column(sa.String(32), info=USAGE)
     # Where the last activation or refresh came from: country, and a /24 or /48 prefix
     # (never the address) kept 30 days from ip_prefix_at.

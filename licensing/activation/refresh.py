@@ -14,6 +14,12 @@ statement can run in autocommit mode, with no BEGIN or COMMIT round trips.
 The stamp re-checks its conditions under the seat's row lock: a refresh that
 raced a release or a suspension finds it not stamped, and answers 503.
 
+A floating seat's stamp also extends ``held_until`` to the end of the lease
+about to be issued (licensing.activation.floating): on PostgreSQL computed in
+the statement from the license's terms, on SQLite in Python between the read
+and the stamp. A lapsed seat is not stamped, and does not count in
+``seats_used``.
+
 SQLite cannot write in a WITH clause, so there the jti is spent, the seat read
 and then stamped in three statements of the caller's transaction.
 """
@@ -27,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from licensing.accounts.models import Account
+from licensing.activation import floating
 from licensing.activation.models import Seat
 from licensing.activation.replay import spend_statement
 from licensing.catalog.models import License, Product
@@ -52,6 +59,7 @@ class SeatState:
     # Where and when the seat was last refreshed, before this refresh (clone detection).
     country: str | None
     last_refresh_at: datetime | None
+    held_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,8 @@ class LicenseTerms:
     lease_seconds: int
     offline_lease_seconds: int
     entitlements: list
+    seat_mode: str
+    max_borrow_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +95,13 @@ _SEAT_FIELDS = SeatState.__slots__
 _LICENSE_FIELDS = LicenseTerms.__slots__
 
 
+_NOW = sa.bindparam("now", type_=_LICENSES.c.starts_at.type)
+
+
 def _columns() -> list:
     other = _SEATS.alias("other")
     used = (sa.select(sa.func.count()).select_from(other)
-            .where(other.c.license_id == _SEATS.c.license_id, other.c.released_at.is_(None))
+            .where(other.c.license_id == _SEATS.c.license_id, floating.held(other, _NOW))
             .correlate(_SEATS).scalar_subquery())
     return [*(_SEATS.c[name].label(f"seat_{name}") for name in _SEAT_FIELDS),
             *(_LICENSES.c[name].label(f"license_{name}") for name in _LICENSE_FIELDS),
@@ -100,13 +113,12 @@ def _columns() -> list:
 _JOINED = (_SEATS.c.license_id == _LICENSES.c.id, _LICENSES.c.product_id == _PRODUCTS.c.id,
            _LICENSES.c.account_id == _ACCOUNTS.c.id)
 _BY_ID = _SEATS.c.id == sa.bindparam("seat_id")
-_NOW = sa.bindparam("now", type_=_LICENSES.c.starts_at.type)
 # When a refresh may stamp its seat: the SQL form of the checks in
 # ActivationService.refresh and of services.license_state, on the same instant.
 # Python still decides the answer; these only keep a refused refresh from
 # writing, so the statement can run outside a transaction.
 ALLOWED = (
-    _SEATS.c.released_at.is_(None),
+    floating.held(_SEATS, _NOW),
     _SEATS.c.device_jkt == sa.bindparam("jkt"),
     _ACCOUNTS.c.restricted_at.is_(None),
     *(_LICENSES.c.status != status for status in REFUSING_STATUSES),
@@ -115,8 +127,30 @@ ALLOWED = (
 )
 
 
-def _stamp(*extra) -> sa.Update:
+def _seconds(column) -> sa.ColumnElement:
+    return sa.func.make_interval(0, 0, 0, 0, 0, 0, column, type_=sa.Interval())
+
+
+def _held_until_in_sql() -> sa.ColumnElement:
+    """PostgreSQL: a floating seat's hold, extended to the end of the lease being issued.
+
+    The SQL twin of floating.hold: min(issued + lease, license end + grace), the
+    lease offline or not (floating.lease_seconds), never earlier than the hold.
+    """
+    issued = sa.bindparam("issued", type_=_SEATS.c.held_until.type)
+    lease = sa.case((_SEATS.c.offline, sa.func.least(_LICENSES.c.offline_lease_seconds,
+                                                     _LICENSES.c.max_borrow_seconds)),
+                    else_=_LICENSES.c.lease_seconds)
+    ends = sa.func.least(issued + _seconds(lease),
+                         _LICENSES.c.expires_at + _seconds(_LICENSES.c.grace_seconds))
+    return sa.case((_LICENSES.c.seat_mode == floating.FLOATING,
+                    sa.func.greatest(_SEATS.c.held_until, ends)), else_=_SEATS.c.held_until)
+
+
+def _stamp(*extra, held_until=None) -> sa.Update:
     values = {name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in STAMPED}
+    if held_until is not None:
+        values["held_until"] = held_until
     return (sa.update(_SEATS).values(values)
             .where(_BY_ID, _SEATS.c.license_id == _LICENSES.c.id,
                    _LICENSES.c.account_id == _ACCOUNTS.c.id, *ALLOWED, *extra))
@@ -133,9 +167,9 @@ def _one_statement(spend: bool) -> sa.Select:
     if spend:
         spent = spend_statement("postgresql").cte("spent")
         fresh = sa.select(sa.func.count()).select_from(spent).scalar_subquery()
-        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)))
+        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)), held_until=_held_until_in_sql())
     else:
-        fresh, touched = sa.literal(1), _stamp()
+        fresh, touched = sa.literal(1), _stamp(held_until=_held_until_in_sql())
     touched = touched.returning(_SEATS.c.id).cte("touched")
     stamped = sa.select(sa.func.count()).select_from(touched).scalar_subquery()
     found = _select().subquery("found")
@@ -172,7 +206,8 @@ def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now:
     On PostgreSQL this is one statement, safe outside a transaction. On SQLite
     it is three, in the caller's transaction.
     """
-    parameters = {"seat_id": seat_id, "now": now, "jkt": jkt, **stamp}
+    parameters = {"seat_id": seat_id, "now": now, "jkt": jkt,
+                  "issued": now.replace(microsecond=0), **stamp}
     if spend is not None:
         parameters["key"], parameters["until"] = spend
     if connection.dialect.name == "postgresql":
@@ -182,5 +217,22 @@ def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now:
                                                 parameters).first() is None:
         return Outcome(False, None, False)
     found = _found(connection.execute(_select(), parameters).first())
-    stamped = found is not None and connection.execute(_stamp(), parameters).rowcount == 1
+    if found is None:
+        return Outcome(True, None, False)
+    stamped = connection.execute(_sqlite_stamp(), {
+        **parameters, "held_until": _held_until(found, now)}).rowcount == 1
     return Outcome(True, found, stamped)
+
+
+@functools.cache
+def _sqlite_stamp() -> sa.Update:
+    return _stamp(held_until=sa.bindparam("held_until", type_=_SEATS.c.held_until.type))
+
+
+def _held_until(found: RefreshRow, now: datetime) -> datetime | None:
+    """SQLite: the seat's hold after this refresh, as _held_until_in_sql computes it."""
+    seat, license = found.seat, found.license
+    if not floating.is_floating(license):
+        return seat.held_until
+    ends = floating.lease_end(license, now, seat.offline)
+    return ends if seat.held_until is None else max(seat.held_until, ends)

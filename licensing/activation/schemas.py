@@ -7,6 +7,21 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.database import rfc3339
 
 
+def _component(what: str):
+    return fields.String(validate=validate.Length(1, 512), load_only=True,
+                         metadata={"description": f"the device's {what}, hashed on the device"})
+
+
+class ComponentsSchema(Schema):
+    """The parts a device is made of; each optional, pseudonymised like the fingerprint."""
+
+    machine_id = _component("machine id")
+    disk = _component("system disk serial")
+    mac = _component("primary MAC address")
+    cpu = _component("CPU identification")
+    board = _component("board serial")
+
+
 class DeviceFields(Schema):
     """What a device says about itself when it activates."""
 
@@ -14,6 +29,9 @@ class DeviceFields(Schema):
     fingerprint = fields.String(required=True, validate=validate.Length(16, 512))
     device_name = fields.String(validate=validate.Length(max=64))
     platform = fields.String(validate=validate.Length(max=32))
+    components = fields.Nested(ComponentsSchema, load_only=True, metadata={
+        "description": "optional: lets the device keep its seat through a new fingerprint "
+                       "under the product's fingerprint_match policy"})
 
 
 class PasswordFields(Schema):
@@ -71,6 +89,14 @@ class RefreshInputSchema(Schema):
         "description": "the device ID as at activation; optional, checked when present"})
 
 
+class BorrowInputSchema(Schema):
+    """POST /v1/activations/{id}/borrow."""
+
+    until = fields.AwareDateTime(required=True, format="iso", default_timezone=None, metadata={
+        "description": "when the borrowed lease should end (RFC 3339), at most the "
+                       "license's max_borrow_seconds from now"})
+
+
 class LicenseOutputSchema(Schema):
     """The license a seat belongs to, as the device sees it."""
 
@@ -81,6 +107,7 @@ class LicenseOutputSchema(Schema):
     entitlements = fields.List(fields.String(), required=True)
     seats = fields.Integer(required=True)
     seats_used = fields.Integer(required=True)
+    seat_mode = fields.String(required=True, metadata={"enum": ["node_locked", "floating"]})
 
 
 class ActivationOutputSchema(Schema):
@@ -101,7 +128,8 @@ def answer_for(result) -> dict:
         "license": {"id": license.id, "product": result.product_code, "kind": license.kind,
                     "expires_at": rfc3339(license.expires_at),
                     "entitlements": list(license.entitlements or []),
-                    "seats": license.seats, "seats_used": result.seats_used},
+                    "seats": license.seats, "seats_used": result.seats_used,
+                    "seat_mode": license.seat_mode},
         "lease": result.lease.token,
         "lease_expires_at": rfc3339(result.lease.expires_at),
         "refresh_after": rfc3339(result.lease.refresh_after),

@@ -3,7 +3,8 @@
 A device deactivates its own seat, support releases one for a lost or
 air-gapped device, an erasure releases all of an account's seats. A release
 keeps the row (counts for `license.compliance`) and frees the seat at once:
-seat counting looks only at unreleased rows.
+seat counting looks only at unreleased rows (and, for floating seats, at those
+whose lease still lives; a lapsed one is released here as of its lapse).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from licensing import errors
 from licensing.activation.models import Seat
 
 # Why a seat was freed, as `release_reason` records it.
-DEACTIVATED, SUPPORT, ERASED = "deactivated", "support", "erased"
+DEACTIVATED, SUPPORT, ERASED, LAPSED = "deactivated", "support", "erased", "lapsed"
 
 
 def locked_seat(session, seat_id: str) -> Seat:
@@ -36,8 +37,12 @@ def release(seat: Seat, reason: str, now: datetime) -> bool:
     return True
 
 
-def release_where(session, condition, reason: str, now: datetime) -> int:
-    """Free every unreleased seat matching CONDITION in one statement; how many were freed."""
+def release_where(session, condition, reason: str, now) -> int:
+    """Free every unreleased seat matching CONDITION in one statement; how many were freed.
+
+    NOW is a time, or a column of the seat (a lapsed floating seat is freed as of
+    its held_until).
+    """
     return session.execute(
         sa.update(Seat).where(condition, Seat.released_at.is_(None))
         .values(released_at=now, release_reason=reason)

@@ -10,7 +10,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,8 @@ from core.database import utcnow
 from licensing import errors
 from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
-from licensing.activation import seats
+from licensing.activation import floating, seats
+from licensing.activation.components import ComponentMatcher, pseudonymise
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
 from licensing.activation.refresh import REFUSING_STATUSES, LicenseTerms, SeatState, read_and_stamp
@@ -47,6 +48,8 @@ class DeviceClaim:
     device_name: str | None = None
     platform: str | None = None
     location: Location = Location()
+    # Hashes of the device's parts (machine_id, disk, mac, cpu, board), all optional.
+    components: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class _Statements:
     def seats_used(self) -> sa.Select:
         return (sa.select(Seat.license_id, sa.func.count())
                 .where(Seat.license_id.in_(sa.bindparam("license_ids", expanding=True)),
-                       Seat.released_at.is_(None))
+                       floating.held(Seat.__table__))
                 .group_by(Seat.license_id))
 
     @functools.cached_property
@@ -235,8 +238,13 @@ class ActivationService:
         if not usable:
             most_recent = max(licenses, key=lambda lic: (lic.starts_at, lic.created_at))
             _raise_for_state(license_state(most_recent, now), most_recent.id)
-        used = self._seats_used([lic.id for lic in usable])
-        seat = self._active_seat(claim.fingerprint, [lic.id for lic in usable])
+        license_ids = [lic.id for lic in usable]
+        if any(floating.is_floating(lic) for lic in usable):
+            # Under the licenses' row locks: lapsed seats neither count nor block reuse.
+            floating.release_lapsed(self._session, now, license_ids)
+        used = self._seats_used(license_ids, now)
+        seat = (self._active_seat(claim.fingerprint, license_ids)
+                or self._seat_by_components(claim, usable))
         created = seat is None
         if seat is None:
             license = self._license_with_free_seat(usable, used)
@@ -247,6 +255,7 @@ class ActivationService:
         else:
             self._rebind(seat, claim)
             license = next(lic for lic in usable if lic.id == seat.license_id)
+            floating.hold(seat, license, now, offline)
         seat.last_refresh_at = now
         for name, value in location_columns(claim.location, now).items():
             setattr(seat, name, value)
@@ -254,14 +263,23 @@ class ActivationService:
         return ActivationResult(seat, license, claim.product, used.get(license.id, 0), lease,
                                 created)
 
-    def _seats_used(self, license_ids: list[str]) -> dict[str, int]:
-        rows = self._session.execute(_STATEMENTS.seats_used, {"license_ids": license_ids})
+    def _seats_used(self, license_ids: list[str], now: datetime) -> dict[str, int]:
+        rows = self._session.execute(_STATEMENTS.seats_used,
+                                     {"license_ids": license_ids, "now": now})
         return {license_id: count for license_id, count in rows}
 
     def _active_seat(self, fingerprint: str, license_ids: list[str]) -> Seat | None:
         candidates = self._pseudonyms.candidates(domains.DEVICE, fingerprint)
         return self._session.scalar(_STATEMENTS.active_seat, {
             "license_ids": license_ids, "pseudonyms": [c.value for c in candidates]})
+
+    def _seat_by_components(self, claim: DeviceClaim, usable: list[License]) -> Seat | None:
+        """An active seat whose stored components say this is its device, new fingerprint or not."""
+        if not claim.components:
+            return None
+        policy = usable[0].product.fingerprint_match
+        return ComponentMatcher(self._session, self._pseudonyms).seat_for(
+            policy, [lic.id for lic in usable], claim.components)
 
     @staticmethod
     def _license_with_free_seat(usable: list[License], used: dict[str, int]) -> License:
@@ -279,7 +297,8 @@ class ActivationService:
                     device_key_version=pseudonym.key_version, device_jkt=claim.proof.jkt,
                     device_public_key=claim.proof.public_key, device_name=claim.device_name,
                     platform=claim.platform, offline=offline, activated_at=now,
-                    last_refresh_at=now)
+                    last_refresh_at=now, device_components=self._components(claim))
+        floating.hold(seat, license, now, offline)
         self._session.add(seat)
         try:
             self._session.flush()
@@ -297,8 +316,20 @@ class ActivationService:
         if claim.platform is not None:
             seat.platform = claim.platform
         fresh = self._fresh_pseudonym(seat, claim.fingerprint)
-        if fresh is not None:
+        if fresh is not None or seat.device_pseudonym not in self._device_pseudonyms(claim):
+            # A new key, or a new fingerprint matched by components: the seat takes it,
+            # and components stored under the old key could no longer be compared.
+            fresh = fresh or self._pseudonyms.pseudonym(domains.DEVICE, claim.fingerprint)
             seat.device_pseudonym, seat.device_key_version = fresh.value, fresh.key_version
+            seat.device_components = None
+        if claim.components:
+            seat.device_components = self._components(claim)
+
+    def _device_pseudonyms(self, claim: DeviceClaim) -> list[str]:
+        return [c.value for c in self._pseudonyms.candidates(domains.DEVICE, claim.fingerprint)]
+
+    def _components(self, claim: DeviceClaim) -> dict[str, str] | None:
+        return pseudonymise(self._pseudonyms, claim.components) if claim.components else None
 
     def _fresh_pseudonym(self, seat: Seat | SeatState, fingerprint: str) -> Pseudonym | None:
         """The device's pseudonym under the current key, when the seat's is older."""
@@ -308,7 +339,7 @@ class ActivationService:
 
     def _lease(self, seat: Seat | SeatState, license: License | LicenseTerms, product_code: str,
                now: datetime, offline: bool) -> Lease:
-        seconds = license.offline_lease_seconds if offline else license.lease_seconds
+        seconds = floating.lease_seconds(license, offline)
         return sign_lease(self._signer(), issuer=self._issuer, seat_id=seat.id,
                           product_code=product_code, license=license, jkt=seat.device_jkt,
                           now=now, lease_seconds=seconds)
@@ -355,7 +386,7 @@ class ActivationService:
         self._check_key(seat, proof)
         if fingerprint is not None:
             self._check_fingerprint(seat, fingerprint)
-        if seat.released_at is not None:
+        if seat.released_at is not None or floating.has_lapsed(seat, now):
             raise errors.ActivationReleased()
         if found.restricted_at is not None:
             raise errors.AccountRestricted()
@@ -374,7 +405,8 @@ class ActivationService:
             # Rare: after a key rotation, the seat moves to the current key.
             connection.execute(sa.update(Seat.__table__).where(Seat.__table__.c.id == seat.id)
                                .values(device_pseudonym=fresh.value,
-                                       device_key_version=fresh.key_version))
+                                       device_key_version=fresh.key_version,
+                                       device_components=None))
         if compliance is not None:
             compliance.refreshed(seat, location, now)
         lease = self._lease(seat, license, found.product_code, now, seat.offline)
@@ -393,4 +425,8 @@ class ActivationService:
         """Free the seat held by the proof's key; releasing twice is harmless."""
         seat = seats.locked_seat(self._session, seat_id)
         self._check_key(seat, proof)
-        seats.release(seat, seats.DEACTIVATED, self._clock())
+        now = self._clock()
+        if floating.has_lapsed(seat, now):
+            seats.release(seat, floating.LAPSED, seat.held_until)
+        else:
+            seats.release(seat, seats.DEACTIVATED, now)

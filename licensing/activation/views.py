@@ -13,9 +13,11 @@ from licensing.accounts.attempts import counting_failures, limit_credential_atte
 from licensing.activation.dpop import VerifiedProof, challenge, verify_proof
 from licensing.activation.replay import Spend
 from licensing.activation.schemas import (ACTIVATION_REQUEST, ActivationInputSchema,
-                                          ActivationOutputSchema, RefreshInputSchema, answer_for)
+                                          ActivationOutputSchema, BorrowInputSchema,
+                                          RefreshInputSchema, answer_for)
 from licensing.activation.services import DeviceClaim
-from licensing.wiring import activation_service, components, current_signer, replay_guard
+from licensing.wiring import (activation_service, borrow_service, components, current_signer,
+                              replay_guard)
 from privacy.geo import Location
 from privacy.wiring import components as privacy_components
 
@@ -32,6 +34,7 @@ REFRESHES = outcome_counter(
 # Schemas hold no per-request state; building one costs more than a refresh's body load.
 _ACTIVATION_INPUT = ActivationInputSchema()
 _REFRESH_INPUT = RefreshInputSchema()
+_BORROW_INPUT = BorrowInputSchema()
 
 DPOP_HEADER = {"name": "DPoP", "in": "header", "required": True,
                "description": "RFC 9449 proof signed with the device's Ed25519 key",
@@ -98,7 +101,7 @@ def activate():
     data = load(_ACTIVATION_INPUT, body)
     claim = DeviceClaim(product=data["product"], fingerprint=data["fingerprint"], proof=proof,
                         device_name=data.get("device_name"), platform=data.get("platform"),
-                        location=request_location())
+                        location=request_location(), components=data.get("components"))
     failures = limit_credential_attempt(data)
     service = activation_service()
     with counting_failures(failures):
@@ -149,6 +152,21 @@ def refresh(activation_id: str):
                                  spend=pending, connection=connection)
     # Built here, not dumped through the documented schema: the answer has its shape.
     return jsonify(answer_for(result))
+
+
+@blp.route("/activations/<activation_id>/borrow", methods=["POST"])
+@blp.doc(**_json_request(BorrowInputSchema))
+@blp.response(200, ActivationOutputSchema, description="The seat with a borrowed lease")
+@_errors(400, 401, 403, 404, 410, 413, 415, 503)
+def borrow(activation_id: str):
+    """Take a floating seat off the network: a lease ending at `until`."""
+    body = json_body()
+    proof = require_proof()
+    data = load(_BORROW_INPUT, body)
+    result = borrow_service().borrow(activation_id, proof, data["until"], request_location())
+    answer = jsonify(answer_for(result))
+    db.session.commit()
+    return answer
 
 
 @blp.route("/activations/<activation_id>", methods=["DELETE"])

@@ -17,10 +17,11 @@ from core.cli import json_option, report, run
 from core.database import db, rfc3339, utcnow
 from core.schemas import load
 from licensing.accounts.models import Account, fold_username
+from licensing.activation import cli as seat_cli
 from licensing.admin.schemas import AccountInputSchema, LicenseInputSchema
 from licensing.admin.services import (AdminService, account_record, license_record,
                                       product_record, staff_record)
-from licensing.catalog.models import License, Product
+from licensing.catalog.models import FINGERPRINT_MATCHES, SEAT_MODES, License, Product
 from licensing.support.models import STAFF_ROLES
 from licensing.support.services import provisioning_uri
 from licensing.support.wiring import admin_service, staff_service
@@ -38,10 +39,13 @@ def _given(**options) -> dict:
 @admin.command("create-product")
 @click.argument("code")
 @click.argument("name")
+@click.option("--fingerprint-match", type=click.Choice(FINGERPRINT_MATCHES), default="exact",
+              show_default=True, help="When a device with a new fingerprint keeps its seat "
+                                      "by its components.")
 @json_option
-def create_product(code, name, as_json):
+def create_product(code, name, fingerprint_match, as_json):
     """Create a product CODE called NAME."""
-    product = run(lambda: admin_service().create_product(code, name))
+    product = run(lambda: admin_service().create_product(code, name, fingerprint_match))
     report(as_json, product_record(product), f"product {product.code} created")
 
 
@@ -74,17 +78,23 @@ def create_account(username, email, password, name, country, company, as_json):
               required=True)
 @click.option("--days", type=click.IntRange(min=1), help="Term; perpetual licenses have none.")
 @click.option("--entitlement", "entitlements", multiple=True)
-@click.option("--lease-seconds", type=click.IntRange(min=60))
+@click.option("--seat-mode", type=click.Choice(SEAT_MODES), default="node_locked",
+              show_default=True, help="floating: a seat is held only while its lease lives.")
+@click.option("--lease-seconds", type=click.IntRange(min=30),
+              help="Default 7 days; 900 for a floating license.")
+@click.option("--max-borrow-seconds", type=click.IntRange(min=60),
+              help="Longest borrowed lease of a floating seat (default 7 days).")
 @click.option("--grace-seconds", type=click.IntRange(min=0))
 @click.option("--offline-lease-seconds", type=click.IntRange(min=60))
 @json_option
-def issue_license(account, product, seats, kind, days, entitlements, lease_seconds,
-                  grace_seconds, offline_lease_seconds, as_json):
+def issue_license(account, product, seats, kind, days, entitlements, seat_mode, lease_seconds,
+                  max_borrow_seconds, grace_seconds, offline_lease_seconds, as_json):
     """Issue a license of PRODUCT to ACCOUNT (username or account id)."""
     data = run(lambda: load(LicenseInputSchema(), _given(
         account=account, product=product, seats=seats, kind=kind, days=days,
         entitlements=list(entitlements), lease_seconds=lease_seconds,
-        grace_seconds=grace_seconds, offline_lease_seconds=offline_lease_seconds)))
+        grace_seconds=grace_seconds, offline_lease_seconds=offline_lease_seconds,
+        seat_mode=seat_mode, max_borrow_seconds=max_borrow_seconds)))
     license = run(lambda: admin_service().issue_license(data.pop("account"), data.pop("product"),
                                                         **data))
     report(as_json, license_record(license),
@@ -243,5 +253,6 @@ def first_steps():
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
+    seat_cli.init_app(app)
     app.cli.add_command(admin)
     app.cli.add_command(first_steps)

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from licensing.accounts.passwords import password_problems
 
-from licensing.catalog.models import LICENSE_KINDS
+from licensing.catalog.models import FINGERPRINT_MATCHES, LICENSE_KINDS, SEAT_MODES
 from licensing.support.models import STAFF_ROLES
 
 _TIME = {"metadata": {"format": "date-time"}}
@@ -36,12 +36,14 @@ def _iso_country(value: str) -> None:
 class ProductInputSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(1, 64))
     name = fields.String(required=True, validate=validate.Length(1, 200))
+    fingerprint_match = fields.String(validate=validate.OneOf(FINGERPRINT_MATCHES))
 
 
 class ProductSchema(Schema):
     id = fields.Integer(required=True)
     code = fields.String(required=True)
     name = fields.String(required=True)
+    fingerprint_match = fields.String(required=True)
 
 
 class AccountInputSchema(Schema):
@@ -85,7 +87,10 @@ class LicenseInputSchema(Schema):
     days = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
     entitlements = fields.List(fields.String(validate=validate.Length(1, 64)),
                                validate=validate.Length(max=64))
-    lease_seconds = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=60))
+    seat_mode = fields.String(validate=validate.OneOf(SEAT_MODES))
+    lease_seconds = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=30))
+    max_borrow_seconds = fields.Integer(allow_none=True, strict=True,
+                                        validate=validate.Range(min=60))
     grace_seconds = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
     offline_lease_seconds = fields.Integer(allow_none=True, strict=True,
                                            validate=validate.Range(min=60))
@@ -111,6 +116,8 @@ class LicenseSchema(Schema):
     lease_seconds = fields.Integer(required=True)
     grace_seconds = fields.Integer(required=True)
     offline_lease_seconds = fields.Integer(required=True)
+    seat_mode = fields.String(required=True)
+    max_borrow_seconds = fields.Integer(required=True)
 
 
 class RenewInputSchema(Schema):

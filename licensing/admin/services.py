@@ -17,8 +17,10 @@ from licensing import errors
 from licensing.accounts.directory import ACCOUNT_ID_PREFIX, AccountDirectory
 from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
+from licensing.activation.floating import DEFAULT_FLOATING_LEASE_SECONDS, FLOATING
 from licensing.catalog.codes import generate_code
-from licensing.catalog.models import LICENSE_KINDS, ActivationCode, License, Product
+from licensing.catalog.models import (FINGERPRINT_MATCHES, LICENSE_KINDS, SEAT_MODES,
+                                      ActivationCode, License, Product)
 from licensing.support.models import Staff
 from licensing.support.services import StaffService
 from privacy import pseudonym as domains
@@ -38,11 +40,12 @@ class AdminService:
     def _exists(self, query) -> bool:
         return self._session.scalar(sa.select(query.exists())) is True
 
-    def create_product(self, code: str, name: str) -> Product:
-        """A new product with a unique CODE."""
+    def create_product(self, code: str, name: str, fingerprint_match: str = "exact") -> Product:
+        """A new product with a unique CODE; FINGERPRINT_MATCH: exact, most or any."""
+        _one_of("fingerprint_match", fingerprint_match, FINGERPRINT_MATCHES)
         if self._exists(sa.select(Product.id).where(Product.code == code)):
             raise errors.Conflict(f"Product {code!r} already exists.")
-        product = Product(code=code, name=name)
+        product = Product(code=code, name=name, fingerprint_match=fingerprint_match)
         self._session.add(product)
         self._session.flush()
         return product
@@ -90,10 +93,16 @@ class AdminService:
     def issue_license(self, account: str, product_code: str, *, seats: int, kind: str,
                       days: int | None = None, entitlements: list[str] | None = None,
                       lease_seconds: int | None = None, grace_seconds: int | None = None,
-                      offline_lease_seconds: int | None = None) -> License:
-        """A license of PRODUCT_CODE for ACCOUNT (id or username); perpetual ones never end."""
-        if kind not in LICENSE_KINDS:
-            raise errors.ValidationFailed(errors={"kind": [f"one of {', '.join(LICENSE_KINDS)}"]})
+                      offline_lease_seconds: int | None = None, seat_mode: str = "node_locked",
+                      max_borrow_seconds: int | None = None) -> License:
+        """A license of PRODUCT_CODE for ACCOUNT (id or username); perpetual ones never end.
+
+        A floating license's leases last 15 minutes unless LEASE_SECONDS says otherwise.
+        """
+        _one_of("kind", kind, LICENSE_KINDS)
+        _one_of("seat_mode", seat_mode, SEAT_MODES)
+        if seat_mode == FLOATING and lease_seconds is None:
+            lease_seconds = DEFAULT_FLOATING_LEASE_SECONDS
         if seats < 1:
             raise errors.ValidationFailed(errors={"seats": ["at least 1"]})
         if kind == "perpetual" and days:
@@ -105,9 +114,10 @@ class AdminService:
             account_id=self.account(account).id, product_id=self.product(product_code).id,
             kind=kind, seats=seats, starts_at=now, status="active",
             expires_at=None if kind == "perpetual" else now + timedelta(days=days),
-            entitlements=list(entitlements or []))
+            entitlements=list(entitlements or []), seat_mode=seat_mode)
         for field, value in (("lease_seconds", lease_seconds), ("grace_seconds", grace_seconds),
-                             ("offline_lease_seconds", offline_lease_seconds)):
+                             ("offline_lease_seconds", offline_lease_seconds),
+                             ("max_borrow_seconds", max_borrow_seconds)):
             if value is not None:
                 setattr(license, field, value)
         self._session.add(license)
@@ -184,7 +194,8 @@ class AdminService:
 
 def product_record(product: Product) -> dict:
     """A product as `flask admin` and the admin API show it."""
-    return {"id": product.id, "code": product.code, "name": product.name}
+    return {"id": product.id, "code": product.code, "name": product.name,
+            "fingerprint_match": product.fingerprint_match}
 
 
 def account_record(account: Account) -> dict:
@@ -201,7 +212,8 @@ def license_record(license: License) -> dict:
             "starts_at": rfc3339(license.starts_at), "expires_at": rfc3339(license.expires_at),
             "entitlements": list(license.entitlements or []),
             "lease_seconds": license.lease_seconds, "grace_seconds": license.grace_seconds,
-            "offline_lease_seconds": license.offline_lease_seconds}
+            "offline_lease_seconds": license.offline_lease_seconds,
+            "seat_mode": license.seat_mode, "max_borrow_seconds": license.max_borrow_seconds}
 
 
 def staff_record(staff: Staff) -> dict:
@@ -209,3 +221,8 @@ def staff_record(staff: Staff) -> dict:
     return {"id": staff.id, "name": staff.name, "role": staff.role,
             "totp": staff.totp_secret is not None, "created_at": rfc3339(staff.created_at),
             "disabled_at": rfc3339(staff.disabled_at)}
+
+
+def _one_of(field: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise errors.ValidationFailed(errors={field: [f"one of {', '.join(allowed)}"]})

@@ -45,7 +45,8 @@ def _doc(schema, required: bool = True) -> dict:
 def create_product():
     """Create a product (`flask admin create-product`)."""
     data = _body(ProductInputSchema)
-    product = admin_service().create_product(data["code"], data["name"])
+    product = admin_service().create_product(data["code"], data["name"],
+                                             data.get("fingerprint_match", "exact"))
     answer = product_record(product)
     db.session.commit()
     return answer, 201

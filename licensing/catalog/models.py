@@ -17,16 +17,25 @@ if TYPE_CHECKING:  # relationships across domains resolve by name at run time
 
 LICENSE_KINDS = ("perpetual", "subscription", "trial")
 LICENSE_STATUSES = ("active", "suspended", "revoked")
+SEAT_MODES = ("node_locked", "floating")
+FINGERPRINT_MATCHES = ("exact", "most", "any")
+DEFAULT_MAX_BORROW_SECONDS = 7 * 86400
 
 
 class Product(db.Model):
     """A desktop product that activates against Tessera."""
 
     __tablename__ = "products"
+    __table_args__ = (sa.CheckConstraint(one_of("fingerprint_match", FINGERPRINT_MATCHES),
+                                         name="fingerprint_match_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, info=CATALOGUE)
     code: Mapped[str] = mapped_column(sa.String(64), unique=True, info=CATALOGUE)
     name: Mapped[str] = mapped_column(sa.String(200), info=CATALOGUE)
+    # How a device whose fingerprint changed may keep its seat by its components
+    # (licensing.activation.components).
+    fingerprint_match: Mapped[str] = mapped_column(sa.String(8), default="exact",
+                                                   server_default="exact", info=CATALOGUE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, info=CATALOGUE)
 
 
@@ -39,6 +48,8 @@ class License(db.Model):
                            comment="a license grants at least one seat"),
         sa.CheckConstraint(one_of("kind", LICENSE_KINDS), name="kind_known"),
         sa.CheckConstraint(one_of("status", LICENSE_STATUSES), name="status_known"),
+        sa.CheckConstraint(one_of("seat_mode", SEAT_MODES), name="seat_mode_known"),
+        sa.CheckConstraint("max_borrow_seconds > 0", name="max_borrow_positive"),
         sa.CheckConstraint("lease_seconds > 0 AND offline_lease_seconds > 0 "
                            "AND grace_seconds >= 0", name="durations_valid"),
         sa.Index("ix_licenses_account_product", "account_id", "product_id"),
@@ -58,6 +69,12 @@ class License(db.Model):
     offline_lease_seconds: Mapped[int] = mapped_column(sa.Integer, default=90 * 86400,
                                                        info=HOLDING)
     entitlements: Mapped[list] = mapped_column(sa.JSON, default=list, info=HOLDING)
+    # node_locked: a seat is held until released. floating: only while its lease lives.
+    seat_mode: Mapped[str] = mapped_column(sa.String(16), default="node_locked",
+                                           server_default="node_locked", info=HOLDING)
+    max_borrow_seconds: Mapped[int] = mapped_column(
+        sa.Integer, default=DEFAULT_MAX_BORROW_SECONDS,
+        server_default=str(DEFAULT_MAX_BORROW_SECONDS), info=HOLDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, info=HOLDING)
 
     account: Mapped[Account] = relationship(back_populates="licenses")

@@ -125,3 +125,33 @@ def test_refresh_racing_a_deactivation_never_leases_the_released_seat(app, clien
     assert raced.status_code == 503 and raced.json["code"] == "UNAVAILABLE"
     retried = device.refresh(client, activation_id)
     assert retried.status_code == 410 and retried.json["code"] == "ACTIVATION_RELEASED"
+
+
+def test_fifty_devices_race_for_three_just_lapsed_floating_seats(app, client, world, server):
+    """Lapsed seats are freed and counted under the license lock: exactly three win."""
+    license_id = world.setup(seats=3, seat_mode="floating")
+    away = [Device() for _ in range(3)]
+    held = [device.activate(client, **world.credentials()).json["activation_id"]
+            for device in away]
+    assert Device().activate(client, **world.credentials()).status_code == 409
+    with app.app_context():
+        from core.database import db
+        db.session.execute(sa.text(
+            "UPDATE seats SET held_until = now() - interval '1 second' WHERE license_id = :l"),
+            {"l": license_id})
+        db.session.commit()
+    statuses = _race(server, [Device() for _ in range(50)], world.credentials())
+    assert statuses.count(201) == 3, statuses
+    assert statuses.count(409) == 47, statuses
+    assert _active_seats(app, license_id) == 3
+    with app.app_context():
+        reasons = db.session.execute(sa.text(
+            "SELECT release_reason FROM seats WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)), {"ids": held}).scalars().all()
+    assert reasons == ["lapsed"] * 3
+    device, activation_id = away[0], held[0]
+    device.base_url = server
+    path = f"/v1/activations/{activation_id}/refresh"
+    answer = requests.post(server + path, json={}, headers={"DPoP": device.proof("POST", path)},
+                           timeout=30)
+    assert answer.status_code == 410

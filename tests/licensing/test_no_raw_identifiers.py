@@ -15,6 +15,9 @@ pytestmark = pytest.mark.slow
 
 CANARY_FINGERPRINT = "CANARY-FINGERPRINT-7f3a9c1e2b"
 CANARY_PASSWORD = "CANARY-PASSWORD-d41d8cd98f"
+CANARY_COMPONENTS = {"machine_id": "CANARY-MACHINE-5e0b2a", "disk": "CANARY-DISK-93c1d7",
+                     "mac": "CANARY-MAC-0a1b2c", "cpu": "CANARY-CPU-7d6e5f",
+                     "board": "CANARY-BOARD-4b3a21"}
 
 
 def flask(env, *args) -> str:
@@ -28,7 +31,7 @@ def test_canaries_absent_from_databases_and_log(tmp_path):
     env = server_env({"default": f"sqlite:///{instance / 'tessera.sqlite3'}",
                       "compliance": f"sqlite:///{instance / 'compliance.sqlite3'}"}, instance)
     flask(env, "db", "upgrade")
-    flask(env, "admin", "create-product", "numflo", "NUMFLO")
+    flask(env, "admin", "create-product", "numflo", "NUMFLO", "--fingerprint-match", "most")
     flask(env, "admin", "create-account", "canary-user", "--email", "canary@example.com",
           "--password", CANARY_PASSWORD)
     license_id = json.loads(flask(env, "admin", "issue-license", "canary-user", "numflo",
@@ -39,8 +42,16 @@ def test_canaries_absent_from_databases_and_log(tmp_path):
     with live_server(env, workers=2, log_path=log_path) as base_url:
         device = Device(fingerprint=CANARY_FINGERPRINT, base_url=base_url)
         by_password = _post(base_url, device, {"username": "canary-user",
-                                               "password": CANARY_PASSWORD})
+                                               "password": CANARY_PASSWORD,
+                                               "components": CANARY_COMPONENTS})
         assert by_password.status_code == 201
+        # A new fingerprint kept by its components: matched, and stored again, as HMACs.
+        moved = Device(fingerprint=CANARY_FINGERPRINT + "-moved", base_url=base_url)
+        kept = _post(base_url, moved, {"username": "canary-user", "password": CANARY_PASSWORD,
+                                       "components": dict(CANARY_COMPONENTS, disk="CANARY-DISK-2")})
+        assert kept.status_code == 200
+        device = Device(fingerprint=CANARY_FINGERPRINT, base_url=base_url)
+        device.key = moved.key
         wrong = _post(base_url, Device(base_url=base_url),
                       {"username": "canary-user", "password": CANARY_PASSWORD + "x"})
         assert wrong.status_code == 401
@@ -55,7 +66,7 @@ def test_canaries_absent_from_databases_and_log(tmp_path):
                                headers={"DPoP": device.proof("DELETE", path)}).status_code == 204
 
     canaries = [CANARY_FINGERPRINT, CANARY_PASSWORD, code, code.replace("-", ""),
-                "canary@example.com"]
+                "canary@example.com", "CANARY-DISK-2", *CANARY_COMPONENTS.values()]
     files = sorted(p for p in instance.iterdir() if "sqlite3" in p.name) + [log_path]
     assert any(p.name == "tessera.sqlite3" for p in files)
     for path in files:

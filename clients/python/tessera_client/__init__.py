@@ -6,11 +6,13 @@ so a desktop product can ship this package alone.
 
 from .api import RetryPolicy, ServiceResponse, TesseraApi
 from .client import LicenseClient
+from .components import default_components, derive_component, read_components
 from .clock import DEFAULT_CLOCK_TOLERANCE, check_clock
 from .dpop import make_proof, proof_target_uri
 from .errors import (
     AccountRestricted,
     ActivationReleased,
+    BorrowNotAllowed,
     ClientError,
     ClockTampered,
     ExportRestricted,
@@ -49,6 +51,7 @@ from .errors import (
     Unavailable,
     UnknownSigningKey,
 )
+from .floating import LeaseKeeper
 from .fingerprint import default_fingerprint, derive_fingerprint, read_machine_id
 from .jwk import jwk_thumbprint, public_jwk
 from .keys import (
@@ -71,6 +74,7 @@ __all__ = [
     "DEFAULT_CLOCK_TOLERANCE",
     "AccountRestricted",
     "ActivationReleased",
+    "BorrowNotAllowed",
     "ClientError",
     "ClockTampered",
     "DeviceKey",
@@ -87,6 +91,7 @@ __all__ = [
     "LeaseExpired",
     "LeaseHeaderRefused",
     "LeaseInvalid",
+    "LeaseKeeper",
     "LeaseMalformed",
     "LeaseNotForThisDevice",
     "LeaseNotForThisProduct",
@@ -124,12 +129,15 @@ __all__ = [
     "UnknownSigningKey",
     "build_activation_request",
     "check_clock",
+    "default_components",
     "default_fingerprint",
+    "derive_component",
     "derive_fingerprint",
     "jwk_thumbprint",
     "load_or_create_device_key",
     "make_proof",
     "parse_license_file",
+    "read_components",
     "proof_target_uri",
     "public_jwk",
     "read_machine_id",

@@ -86,6 +86,12 @@ class TesseraApi:
             "POST", f"/v1/activations/{_segment(activation_id)}/refresh", json_body=body
         )
 
+    def borrow(self, activation_id: str, until: str) -> ServiceResponse:
+        """POST /v1/activations/{id}/borrow: a floating seat's lease until UNTIL (RFC 3339)."""
+        return self._call(
+            "POST", f"/v1/activations/{_segment(activation_id)}/borrow", json_body={"until": until}
+        )
+
     def deactivate(self, activation_id: str) -> ServiceResponse:
         """DELETE /v1/activations/{id}; the service answers 204 even when repeated."""
         return self._call("DELETE", f"/v1/activations/{_segment(activation_id)}")

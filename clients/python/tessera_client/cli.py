@@ -17,7 +17,7 @@ from typing import Any
 
 from . import errors
 from .client import LicenseClient
-from .clock import DEFAULT_CLOCK_TOLERANCE
+from .clock import DEFAULT_CLOCK_TOLERANCE, from_rfc3339
 from .jwk import validate_jwks
 from .state import StateStore
 from .status import LicenseStatus
@@ -88,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add(commands, common, "status", "show the local licence (no network)", run_status)
     refresh = _add(commands, common, "refresh", "get a new lease when due", run_refresh)
     refresh.add_argument("--force", action="store_true", help="refresh even when not due")
-    _add(commands, common, "deactivate", "free this device's seat", run_deactivate)
+    text = "take a floating seat off the network until a time (a longer lease)"
+    borrow = _add(commands, common, "borrow", text, run_borrow)
+    until = borrow.add_mutually_exclusive_group(required=True)
+    until.add_argument("--until", help="RFC 3339 time the borrowed lease should end")
+    until.add_argument("--hours", type=float, help="borrow for this many hours from now")
+    _add(commands, common, "deactivate", "free (check in) this device's seat", run_deactivate)
     text = "write an offline activation request"
     request = _add(commands, common, "offline-request", text, run_offline_request)
     request.add_argument("--output", type=Path, default=Path(DEFAULT_REQUEST_FILE))
@@ -144,6 +149,8 @@ def _add_device_options(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--platform", help="platform label (default: OS and CPU)")
     sub.add_argument("--fingerprint", help="device id to present instead of the machine-id HMAC")
+    sub.add_argument("--no-components", action="store_true",
+                     help="send no hashed device components (disk, MAC, CPU...)")
 
 
 # --- commands ---------------------------------------------------------------
@@ -182,6 +189,17 @@ def run_refresh(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         status = client.status()
     _say("Lease refreshed." if refreshed else "Lease is not due for refresh; nothing to do.")
     return {"refreshed": refreshed, **status.to_dict()}, _status_exit(status)
+
+
+def run_borrow(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """Borrow the floating seat until --until or for --hours."""
+    with _client(args) as client:
+        until = from_rfc3339(args.until) if args.until else client.clock() + args.hours * 3600
+        if until is None:
+            raise UsageError("--until must be an RFC 3339 time")
+        status = client.borrow(until)
+    _say(f"Seat borrowed until {status.to_dict()['lease_expires_at']}.")
+    return status.to_dict(), _status_exit(status)
 
 
 def run_deactivate(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
@@ -229,6 +247,7 @@ def _client(args: argparse.Namespace) -> LicenseClient:
         issuer=args.issuer,
         clock_tolerance=args.clock_tolerance,
         allow_insecure_http=args.allow_insecure_http,
+        **({"components_reader": None} if getattr(args, "no_components", False) else {}),
     )
 
 

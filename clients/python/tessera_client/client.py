@@ -14,6 +14,7 @@ import requests
 from . import errors
 from .api import RetryPolicy, ServiceResponse, TesseraApi
 from .clock import DEFAULT_CLOCK_TOLERANCE, latest_seen, to_rfc3339
+from .components import default_components
 from .fingerprint import default_fingerprint, read_machine_id, validate_fingerprint
 from .jwk import merge_jwks, validate_jwks
 from .keys import (
@@ -52,6 +53,7 @@ class LicenseClient:
         clock_tolerance: float = DEFAULT_CLOCK_TOLERANCE,
         machine_id_reader: Callable[[], str] = read_machine_id,
         allow_insecure_http: bool = False,
+        components_reader: Callable[[str], dict[str, str]] | None = default_components,
     ) -> None:
         self.product = product
         self.state_store = StateStore(state_dir)
@@ -63,6 +65,8 @@ class LicenseClient:
         self.clock = clock or time.time
         self.clock_tolerance = clock_tolerance
         self.machine_id_reader = machine_id_reader
+        # Product -> hashed components sent at activation; None sends none.
+        self.components_reader = components_reader
         self._api_options = {
             "session": session,
             "retry": retry,
@@ -137,6 +141,18 @@ class LicenseClient:
             raise
         self._install(state, response, api)
         return True
+
+    def borrow(self, until: float) -> LicenseStatus:
+        """Take this floating seat off the network: install a lease ending at UNTIL (epoch).
+
+        The service refuses (BorrowNotAllowed) past the licence's borrowing limit
+        or on a node-locked licence. Deactivate when back to check the seat in early.
+        """
+        state = self._active_state()
+        api = self._service(state)
+        response = api.borrow(state.activation_id, to_rfc3339(until) or "")
+        self._install(state, response, api)
+        return self.status()
 
     def deactivate(self) -> bool:
         """Free this device's seat and forget the lease; False if there was nothing to free."""
@@ -271,6 +287,9 @@ class LicenseClient:
             body.update(username=username, password=password)
         if device_name:
             body["device_name"] = device_name
+        components = self.components_reader(self.product) if self.components_reader else None
+        if components:
+            body["components"] = components
         body["platform"] = platform if platform is not None else default_platform()
         return body
 

@@ -115,6 +115,12 @@ class AccountRestricted(LicenseError):
     code = "ACCOUNT_RESTRICTED"
 
 
+class BorrowNotAllowed(LicenseError):
+    """The licence does not allow borrowing this seat for that long (or at all)."""
+
+    code = "BORROW_NOT_ALLOWED"
+
+
 class NoLicenseForProduct(LicenseError):
     """The account holds no usable licence for this product."""
 
@@ -346,6 +352,7 @@ SERVER_ERRORS: dict[str, type[LicenseError]] = {
         LicenseRevoked,
         ExportRestricted,
         AccountRestricted,
+        BorrowNotAllowed,
         NoLicenseForProduct,
         NotFound,
         SeatLimitReached,
