@@ -13,7 +13,7 @@ import privacy.wiring
 from config import load_config
 from core import health, http
 from core.database import configure_engines, db, migrate, sqlite_serialises_writers
-from licensing import wiring
+from licensing import web, wiring
 
 # Every domain's models are imported here, so the metadata (and Alembic) sees every table.
 from licensing.accounts import models as _account_models  # noqa: F401
@@ -62,4 +62,5 @@ def create_app(config: dict | None = None) -> Flask:
     admin_cli.init_app(app)
     keys_cli.init_app(app)
     privacy.cli.init_app(app)
+    web.init_app(app)
     return app

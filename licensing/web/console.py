@@ -1,0 +1,87 @@
+"""The staff console (/console/): support, compliance, privacy and admin pages.
+
+Each page names, next to its route, the roles that may see it
+(``@staff_page("support")``); admin holds every role, as in the JSON API. A
+staff member whose role may not see a page gets a 403 page, never a
+redirect. A page calls the same services as the staff API, with the access
+reason typed into the form as the X-Access-Reason of the call.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import flash, g, redirect, render_template, session, url_for
+
+from licensing import errors
+from licensing.support.staff import authenticate_staff
+from licensing.web.forms import SignOutForm
+from licensing.web.pages import page_blueprint
+from privacy.audit import Actor
+
+blp = page_blueprint("console", "/console", "console.sign_in")
+
+SESSION_STAFF = "staff_session"
+ALL_ROLES = ("support", "compliance", "privacy", "admin")
+
+
+def may_see(role: str, roles: tuple[str, ...]) -> bool:
+    """Whether a staff member of ROLE may see a page for ROLES (admin may see all)."""
+    return role in roles or role == "admin"
+
+
+def signed_in_staff():
+    """The staff member of the browser's console session, or None."""
+    token = session.get(SESSION_STAFF)
+    if not token:
+        return None
+    try:
+        return authenticate_staff(f"Bearer {token}")
+    except errors.Unauthenticated:
+        return None
+
+
+def staff_page(*roles: str):
+    """Let staff holding one of ROLES see the page; others get 403, strangers the sign-in."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = signed_in_staff()
+            if staff is None:
+                return redirect(url_for("console.sign_in"))
+            g.staff = staff
+            g.actor = Actor(id=f"staff:{staff.id}", role=staff.role)
+            if not may_see(staff.role, roles):
+                raise errors.Forbidden("Your role does not allow this page.")
+            return view(*args, **kwargs)
+        wrapper.page_roles = roles
+        return wrapper
+    return decorate
+
+
+@blp.app_context_processor
+def _console_navigation():
+    staff = g.get("staff")
+    return {"console_role": staff.role if staff is not None else None, "may_see": may_see}
+
+
+@blp.route("/")
+@staff_page(*ALL_ROLES)
+def index():
+    """The console's start page: what this role can do."""
+    return render_template("console/index.html", title="Staff console")
+
+
+@blp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """Sign in with name, password and (when enabled) a TOTP code."""
+    return render_template("console/sign_in.html", title="Staff sign in")
+
+
+@blp.route("/sign-out", methods=["POST"])
+def sign_out():
+    """Forget the console session; the cookie is cleared."""
+    if SignOutForm().validate_on_submit():
+        session.clear()
+        flash("You are signed out.", "success")
+    return redirect(url_for("console.sign_in"))
