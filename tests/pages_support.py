@@ -24,3 +24,18 @@ def sign_in_customer(client, username: str, password: str):
     """Sign in through the Customer Area's form."""
     return post_form(client, "/account/sign-in", "/account/sign-in",
                      {"username": username, "password": password})
+
+
+def sign_in_staff(client, app, role: str, name: str | None = None) -> None:
+    """A console session for a new staff member of ROLE."""
+    from licensing.admin import AdminService
+    from licensing.extensions import db
+    from licensing.wiring import components
+
+    with app.app_context():
+        parts = components()
+        token, _ = AdminService(db.session, parts.pseudonymizer, parts.passwords).create_staff(
+            name or f"{role}-officer", role)
+        db.session.commit()
+    with client.session_transaction() as session:
+        session["staff_session"] = token

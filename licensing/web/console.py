@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import flash, g, redirect, render_template, session, url_for
+from flask import current_app, flash, g, redirect, render_template, session, url_for
 
 from licensing import errors
 from licensing.support.staff import authenticate_staff
@@ -59,10 +59,29 @@ def staff_page(*roles: str):
     return decorate
 
 
-@blp.app_context_processor
+# The console's menu: each entry shows to the roles that may see its page.
+NAVIGATION = (
+    ("console.search", "Search", ("support",)),
+    ("console.compliance_records", "Records", ("compliance",)),
+    ("console.compliance_disclosures", "Disclosures", ("compliance",)),
+    ("console.privacy_requests", "Requests", ("privacy",)),
+    ("console.ropa", "Record of processing", ("privacy",)),
+    ("console.access_log", "Access log", ("privacy",)),
+    ("console.admin_products", "Products", ("admin",)),
+    ("console.admin_licenses", "Licenses", ("admin",)),
+    ("console.admin_staff", "Staff", ("admin",)),
+)
+
+
+@blp.context_processor
 def _console_navigation():
     staff = g.get("staff")
-    return {"console_role": staff.role if staff is not None else None, "may_see": may_see}
+    if staff is None:
+        return {"console_role": None, "console_menu": []}
+    known = current_app.view_functions
+    menu = [(endpoint, label) for endpoint, label, roles in NAVIGATION
+            if endpoint in known and may_see(staff.role, roles)]
+    return {"console_role": staff.role, "console_menu": menu}
 
 
 @blp.route("/")

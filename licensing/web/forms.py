@@ -24,3 +24,17 @@ class ConfirmForm(FlaskForm):
     """A destructive action: the box must be ticked."""
 
     confirm = BooleanField("Yes, I am sure", validators=[DataRequired("Tick the box to confirm.")])
+
+
+class AccessReasonField(StringField):
+    """The reason for reading a person's data, sent as the call's X-Access-Reason."""
+
+    def __init__(self, label="Reason (ticket or text)", **kwargs):
+        super().__init__(label, validators=[DataRequired(), Length(3, 200)], **kwargs)
+
+
+class AccessLogForm(FlaskForm):
+    """Privacy: whose access log to read, and why."""
+
+    subject = StringField("Account id or username", validators=[DataRequired(), Length(1, 320)])
+    reason = AccessReasonField()

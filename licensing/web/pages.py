@@ -8,6 +8,8 @@ runs no script at all, so the policy names no script source and an injected
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -30,6 +32,16 @@ def _page_helpers():
     from licensing.web.forms import SignOutForm
 
     return {"sign_out_form": SignOutForm}
+
+
+@assets.app_template_filter("moment")
+def _moment(value) -> str:
+    """A time as people read it, in UTC: 2026-11-30 14:05 UTC."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def page_blueprint(name: str, url_prefix: str, sign_in_endpoint: str) -> Blueprint:
