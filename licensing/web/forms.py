@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import (BooleanField, HiddenField, PasswordField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 
 class CustomerSignInForm(FlaskForm):
@@ -38,3 +39,45 @@ class AccessLogForm(FlaskForm):
 
     subject = StringField("Account id or username", validators=[DataRequired(), Length(1, 320)])
     reason = AccessReasonField()
+
+
+class DeactivateDeviceForm(FlaskForm):
+    """Free a device's seat; each device's form is prefixed with its activation id."""
+
+    confirm = BooleanField("Yes, deactivate this device",
+                           validators=[DataRequired("Tick the box to confirm.")])
+
+
+REQUEST_TYPES = [("erasure", "Erase my data"),
+                 ("restriction", "Restrict the processing of my data"),
+                 ("objection", "Object to processing based on legitimate interests"),
+                 ("rectification", "Correct my details")]
+
+
+class SubjectRequestForm(FlaskForm):
+    """File a data-subject request (POST /v1/me/requests)."""
+
+    type = SelectField("Kind of request", choices=REQUEST_TYPES)
+    note = TextAreaField("Anything we should know (optional)", validators=[Length(max=2000)])
+    email = StringField("Correct email", validators=[Optional(), Length(max=320)],
+                        render_kw={"autocomplete": "email"})
+    name = StringField("Correct name", validators=[Optional(), Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    company = StringField("Correct company", validators=[Optional(), Length(max=200)],
+                          render_kw={"autocomplete": "organization"})
+    country = StringField("Correct country (two letters)", validators=[Optional(), Length(2, 2)],
+                          render_kw={"autocomplete": "country"})
+
+    def details(self) -> dict:
+        """The request's details as the API takes them."""
+        if self.type.data != "rectification":
+            return {"note": self.note.data} if self.note.data else {}
+        fields = {name: getattr(self, name).data for name in ("email", "name", "company",
+                                                              "country")}
+        return {name: value.strip() for name, value in fields.items() if value and value.strip()}
+
+
+class ConsentForm(FlaskForm):
+    """Give or withdraw consent to one purpose in one click; prefixed with the purpose."""
+
+    granted = HiddenField(validators=[AnyOf(["yes", "no"])])
