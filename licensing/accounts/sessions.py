@@ -80,6 +80,14 @@ class CustomerSessionService:
             raise errors.Unauthenticated(headers={"WWW-Authenticate": INVALID_TOKEN})
         return found.Account
 
+    @processes(LICENSE_ACTIVATION)
+    def close(self, authorization: str | None) -> None:
+        """End the session AUTHORIZATION carries (sign-out); the token stops working at once."""
+        token = bearer_token(authorization)
+        digests = [p.value for p in self._pseudonyms.candidates(domains.SESSION_TOKEN, token)]
+        self._session.execute(sa.delete(CustomerSession)
+                              .where(CustomerSession.token_hmac.in_(digests)))
+
 
 def session_service() -> CustomerSessionService:
     """The session service on the request's session."""

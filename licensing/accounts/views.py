@@ -105,6 +105,18 @@ def sign_in():
     return answer, 201
 
 
+@blp.route("/session", methods=["DELETE"])
+@blp.doc(**SECURED)
+@blp.response(204, description="The session is over; its token no longer works")
+@error_responses(blp, 401, 503)
+@require_session
+def sign_out():
+    """Sign out: end the session whose bearer token this request carries."""
+    session_service().close(request.headers.get("Authorization"))
+    db.session.commit()
+    return "", 204
+
+
 @blp.route("/me", methods=["GET"])
 @blp.doc(**SECURED)
 @blp.response(200, ProfileSchema)

@@ -67,8 +67,12 @@ def sign_in():
 
 @blp.route("/sign-out", methods=["POST"])
 def sign_out():
-    """Forget the session; the cookie is cleared."""
+    """End the session (DELETE /v1/session) and clear the cookie."""
     if SignOutForm().validate_on_submit():
+        token = session.get(SESSION_TOKEN)
+        if token:
+            session_service().close(f"Bearer {token}")
+            db.session.commit()
         session.clear()
         flash("You are signed out.", "success")
     return redirect(url_for("account.sign_in"))

@@ -54,9 +54,13 @@ def test_customer_signs_in_with_a_fresh_cookie_and_signs_out(client, world):
     stale = client.post("/account/sign-out", data={"csrf_token": old_token})
     assert stale.status_code == 400
     assert client.get("/account/").status_code == 200
+    with client.session_transaction() as cookie:
+        token = cookie["customer_token"]
     signed_out = post_form(client, "/account/", "/account/sign-out", {})
     assert signed_out.status_code == 302
     assert client.get("/account/").status_code == 302
+    # The server-side session is over too: a copy of the old cookie opens nothing.
+    assert client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_a_wrong_password_is_refused_on_the_form(client, world):
