@@ -84,3 +84,34 @@ class LiveHttp:
 
     def close(self) -> None:
         self._session.close()
+
+
+def identifier_canaries(app, emails: list[str], fingerprints: list[str]) -> dict[str, str]:
+    """Every identifier no console page may show, by what it is: full emails, raw device
+    fingerprints, and what the database holds of devices and subjects (pseudonyms, device
+    keys and thumbprints, IP prefixes, the email blind index)."""
+    import sqlalchemy as sa
+
+    from licensing.extensions import db
+    from licensing.models import Account, Seat
+    from privacy.models import AccessLogEntry
+
+    canaries = {f"email {e}": e for e in emails}
+    canaries.update({f"fingerprint {f}": f for f in fingerprints})
+    with app.app_context():
+        for seat in db.session.scalars(sa.select(Seat)):
+            canaries.update({f"device pseudonym of {seat.id}": seat.device_pseudonym,
+                             f"device key of {seat.id}": seat.device_public_key,
+                             f"device key thumbprint of {seat.id}": seat.device_jkt,
+                             f"IP prefix of {seat.id}": (seat.ip_prefix or "").rpartition("/")[0]})
+        for index in db.session.scalars(sa.select(Account.email_index)):
+            canaries[f"email index {index}"] = index
+        for subject in db.session.scalars(sa.select(AccessLogEntry.subject_pseudonym)):
+            canaries[f"subject pseudonym {subject}"] = subject
+    return {what: value for what, value in canaries.items() if value}
+
+
+def shown_identifiers(seen: list[tuple[str, str]], canaries: dict[str, str]) -> list[str]:
+    """Which canaries appear on which visited page."""
+    return [f"{what} on {page}" for page, html in seen for what, value in canaries.items()
+            if value in html]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, PasswordField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 
 
 class CustomerSignInForm(FlaskForm):
@@ -15,6 +15,18 @@ class CustomerSignInForm(FlaskForm):
                            render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
+
+
+class StaffSignInForm(FlaskForm):
+    """The console's sign-in: name, password, and the TOTP code when it is enabled."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+    totp = StringField("Code from your authenticator app (if enabled)",
+                       validators=[Optional(), Length(6, 8)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
 class SignOutForm(FlaskForm):
@@ -81,3 +93,41 @@ class ConsentForm(FlaskForm):
     """Give or withdraw consent to one purpose in one click; prefixed with the purpose."""
 
     granted = HiddenField(validators=[AnyOf(["yes", "no"])])
+
+
+class SupportSearchForm(FlaskForm):
+    """Support: find an account by exact username or email, giving the reason."""
+
+    by = SelectField("Search by", choices=[("username", "Username"), ("email", "Email")])
+    query = StringField("Username or email (exact)", validators=[DataRequired(), Length(1, 320)])
+    reason = AccessReasonField()
+
+
+class CaseReasonForm(FlaskForm):
+    """The reason for opening a license or device record (its X-Access-Reason)."""
+
+    reason = AccessReasonField()
+
+
+class ReleaseSeatForm(FlaskForm):
+    """Support: release one activation's seat; prefixed with the activation id."""
+
+    reason = AccessReasonField("Reason for the release (ticket or text)")
+    confirm = BooleanField("Yes, release this seat",
+                           validators=[DataRequired("Tick the box to confirm.")])
+
+
+class FreshCodeForm(FlaskForm):
+    """Support: a fresh single-use activation code for a license."""
+
+    days = IntegerField("Valid for (days)", default=30, validators=[NumberRange(1, 365)])
+    reason = AccessReasonField("Reason (ticket or text)")
+
+
+class DeviceSearchForm(FlaskForm):
+    """Support: a device's activations by product and device ID (pseudonymised at once)."""
+
+    product = StringField("Product code", validators=[DataRequired(), Length(1, 64)])
+    fingerprint = StringField("Device ID", validators=[DataRequired(), Length(1, 512)],
+                              render_kw={"autocomplete": "off"})
+    reason = AccessReasonField()
