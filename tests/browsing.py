@@ -92,8 +92,9 @@ def identifier_canaries(app, emails: list[str], fingerprints: list[str]) -> dict
     keys and thumbprints, IP prefixes, the email blind index)."""
     import sqlalchemy as sa
 
-    from licensing.extensions import db
-    from licensing.models import Account, Seat
+    from core.database import db
+    from licensing.accounts.models import Account
+    from licensing.activation.models import Seat
     from privacy.models import AccessLogEntry
 
     canaries = {f"email {e}": e for e in emails}

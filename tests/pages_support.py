@@ -28,8 +28,8 @@ def sign_in_customer(client, username: str, password: str):
 
 def sign_in_staff(client, app, role: str, name: str | None = None) -> None:
     """A console session for a new staff member of ROLE."""
-    from licensing.admin import AdminService
-    from licensing.extensions import db
+    from licensing.admin.services import AdminService
+    from core.database import db
     from licensing.wiring import components
 
     with app.app_context():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, render_template
 
-from licensing.extensions import db
+from core.database import db
 from licensing.web.console import blp, staff_page
 from licensing.web.forms import AccessLogForm
 from privacy.audit import Access, clean_reason

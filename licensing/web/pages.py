@@ -74,7 +74,7 @@ def error_page(status: int, title: str, message: str):
 
 
 def _service_error(error: errors.ServiceError, sign_in_endpoint: str):
-    from licensing.extensions import db
+    from core.database import db
 
     db.session.rollback()
     if error.status == 401:

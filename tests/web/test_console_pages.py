@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from pages_support import post_form, sign_in_staff
 
-from licensing.extensions import db
+from core.database import db
 from privacy.models import AccessLogEntry
 
 
