@@ -22,6 +22,7 @@ from licensing.accounts.models import Account
 from licensing.accounts.passwords import PasswordService
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
+from licensing.activation.seats import release_seats
 from licensing.activation.refresh import (
     REFUSING_STATUSES,
     LicenseTerms,
@@ -382,6 +383,4 @@ class ActivationService:
         if seat is None:
             raise errors.NotFound("No such activation.")
         self._check_key(seat, proof)
-        if seat.released_at is None:
-            seat.released_at = self._clock()
-            seat.release_reason = "deactivated"
+        release_seats(self._session, Seat.id == seat.id, "deactivated", self._clock())
