@@ -22,13 +22,13 @@ from licensing.accounts.models import Account
 from licensing.accounts.passwords import PasswordService
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
-from licensing.activation.seats import release_seats
 from licensing.activation.refresh import (
     REFUSING_STATUSES,
     LicenseTerms,
     SeatState,
     read_and_stamp,
 )
+from licensing.activation.seats import release_seats
 from licensing.catalog.codes import normalize_code
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.signing.leases import Lease, Signer, sign_lease
