@@ -17,6 +17,7 @@ from licensing import errors
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat, SpentProof
+from licensing.activation.seats import release_seats
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.support.models import Staff
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
@@ -185,10 +186,7 @@ class LicensingPersonalData:
             return ErasureOutcome()
         now = self._clock()
         seats = Seat.license_id.in_(self._licenses_of(subject_id))
-        released = self._session.execute(
-            sa.update(Seat).where(seats, Seat.released_at.is_(None))
-            .values(released_at=now, release_reason="erased")
-            .execution_options(synchronize_session=False)).rowcount
+        released = release_seats(self._session, seats, "erased", now)
         self._session.execute(sa.update(Seat).where(seats).values(**DEIDENTIFIED_SEAT)
                               .execution_options(synchronize_session=False))
         # An unused code would let a new device bind to the erased account's license.
@@ -213,8 +211,12 @@ class LicensingPersonalData:
                     f"{sessions} Customer Area session(s)"],
             kept=[Kept("licenses and de-identified seat rows (license, activation and release "
                        "times; nothing that identifies a person or device)",
-                       LICENSE_COMPLIANCE, "counts of activations per license; deleted 24 "
-                       "months after release")])
+                       LICENSE_COMPLIANCE, "counts of activations per license",
+                       until="24 months after each seat's release")])
+
+    def restricted(self, subject_id: str) -> bool:
+        """Whether the account's processing is restricted (activation and refresh refused)."""
+        return self._account(subject_id).restricted_at is not None
 
     @processes(PRIVACY_RIGHTS)
     def restrict(self, subject_id: str, restricted: bool) -> None:

@@ -82,11 +82,13 @@ class CustomerSessionService:
 
     @processes(LICENSE_ACTIVATION)
     def close(self, authorization: str | None) -> None:
-        """End the session AUTHORIZATION carries (sign-out); the token stops working at once."""
-        token = bearer_token(authorization)
-        digests = [p.value for p in self._pseudonyms.candidates(domains.SESSION_TOKEN, token)]
+        """End the session AUTHORIZATION carries: its token stops working at once."""
+        self.account_for(authorization)
+        digests = [p.value for p in self._pseudonyms.candidates(
+            domains.SESSION_TOKEN, bearer_token(authorization))]
         self._session.execute(sa.delete(CustomerSession)
-                              .where(CustomerSession.token_hmac.in_(digests)))
+                              .where(CustomerSession.token_hmac.in_(digests))
+                              .execution_options(synchronize_session=False))
 
 
 def session_service() -> CustomerSessionService:

@@ -28,6 +28,7 @@ from licensing.activation.refresh import (
     SeatState,
     read_and_stamp,
 )
+from licensing.activation.seats import release_seats
 from licensing.catalog.codes import normalize_code
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.signing.leases import Lease, Signer, sign_lease
@@ -382,6 +383,4 @@ class ActivationService:
         if seat is None:
             raise errors.NotFound("No such activation.")
         self._check_key(seat, proof)
-        if seat.released_at is None:
-            seat.released_at = self._clock()
-            seat.release_reason = "deactivated"
+        release_seats(self._session, Seat.id == seat.id, "deactivated", self._clock())

@@ -9,6 +9,7 @@ from core.database import db, rfc3339, utcnow
 from core.http import error_responses
 from licensing import errors
 from licensing.activation.models import Seat
+from licensing.activation.seats import release_seats
 from licensing.support.staff import access_reason, record_access, require_role
 from privacy.purposes import SUPPORT
 
@@ -36,9 +37,7 @@ def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
     seat = session.get(Seat, seat_id, with_for_update=True)
     if seat is None:
         raise errors.NotFound("No such activation.")
-    if seat.released_at is None:
-        seat.released_at = now or utcnow()
-        seat.release_reason = reason
+    release_seats(session, Seat.id == seat.id, reason, now or utcnow())
     return seat
 
 

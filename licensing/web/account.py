@@ -15,12 +15,12 @@ from flask import current_app, flash, g, redirect, render_template, session, url
 from core.database import db
 from licensing import errors
 from licensing.accounts.sessions import session_service
-from licensing.activation.views import counting_failures, limit_credential_attempt
+from licensing.accounts.attempts import counting_failures, limit_credential_attempt
 from licensing.web.forms import CustomerSignInForm, SignOutForm
 from licensing.web.pages import page_blueprint
 from licensing.wiring import activation_service
 from privacy.providers import ACCOUNT
-from privacy.views import controller
+from privacy.ropa import controller
 from privacy.wiring import subject_access_service
 
 blp = page_blueprint("account", "/account", "account.sign_in")

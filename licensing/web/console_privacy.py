@@ -9,8 +9,7 @@ from licensing.web.console import blp, staff_page
 from licensing.web.forms import AccessLogForm
 from privacy.audit import Access, clean_reason
 from privacy.purposes import PRIVACY_RIGHTS
-from privacy.views import ropa_document
-from privacy.wiring import audit_service
+from privacy.wiring import audit_service, ropa_document
 
 
 @blp.route("/privacy/ropa")
