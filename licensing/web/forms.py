@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectField,
                      StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
+
+
+def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """A select's options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class CustomerSignInForm(FlaskForm):
@@ -60,16 +66,16 @@ class DeactivateDeviceForm(FlaskForm):
                            validators=[DataRequired("Tick the box to confirm.")])
 
 
-REQUEST_TYPES = [("erasure", "Erase my data"),
+REQUEST_TYPES = (("erasure", "Erase my data"),
                  ("restriction", "Restrict the processing of my data"),
                  ("objection", "Object to processing based on legitimate interests"),
-                 ("rectification", "Correct my details")]
+                 ("rectification", "Correct my details"))
 
 
 class SubjectRequestForm(FlaskForm):
     """File a data-subject request (POST /v1/me/requests)."""
 
-    type = SelectField("Kind of request", choices=REQUEST_TYPES)
+    type = SelectField("Kind of request", choices=choices(*REQUEST_TYPES))
     note = TextAreaField("Anything we should know (optional)", validators=[Length(max=2000)])
     email = StringField("Correct email", validators=[Optional(), Length(max=320)],
                         render_kw={"autocomplete": "email"})
@@ -98,7 +104,7 @@ class ConsentForm(FlaskForm):
 class SupportSearchForm(FlaskForm):
     """Support: find an account by exact username or email, giving the reason."""
 
-    by = SelectField("Search by", choices=[("username", "Username"), ("email", "Email")])
+    by = SelectField("Search by", choices=choices(("username", "Username"), ("email", "Email")))
     query = StringField("Username or email (exact)", validators=[DataRequired(), Length(1, 320)])
     reason = AccessReasonField()
 
@@ -131,3 +137,14 @@ class DeviceSearchForm(FlaskForm):
     fingerprint = StringField("Device ID", validators=[DataRequired(), Length(1, 512)],
                               render_kw={"autocomplete": "off"})
     reason = AccessReasonField()
+
+
+class RequestFilterForm(FlaskForm):
+    """Privacy: which requests to list (a GET filter: no personal data, no CSRF needed)."""
+
+    status = SelectField("Status", choices=choices(("", "Any"), ("received", "Received"),
+                                                   ("extended", "Extended"),
+                                                   ("completed", "Completed"),
+                                                   ("rejected", "Rejected")), default="")
+    type = SelectField("Kind", choices=choices(("", "Any"), *REQUEST_TYPES), default="")
+    overdue = BooleanField("Only overdue")
