@@ -1,15 +1,16 @@
-"""Console pages for the privacy role: the record of processing and the access log."""
+"""Console pages for the privacy role: the request queue, the record of processing, the access log."""
 
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import g, render_template, request
 
 from core.database import db
 from licensing.web.console import blp, staff_page
-from licensing.web.forms import AccessLogForm
+from licensing.web.forms import AccessLogForm, RequestFilterForm
 from privacy.audit import Access, clean_reason
 from privacy.purposes import PRIVACY_RIGHTS
-from privacy.wiring import audit_service, ropa_document
+from privacy.requests.presenting import describe
+from privacy.wiring import audit_service, request_service, ropa_document
 
 
 @blp.route("/privacy/ropa")
@@ -36,3 +37,18 @@ def access_log():
         db.session.commit()
     return render_template("console/access_log.html", title="Access log", form=form,
                            entries=entries)
+
+
+@blp.route("/privacy/requests")
+@staff_page("privacy")
+def privacy_requests():
+    """The data-subject request queue with due dates (GET /v1/privacy/requests)."""
+    form = RequestFilterForm(request.args, meta={"csrf": False})
+    chosen = form.data if form.validate() else {}
+    found = request_service().search(chosen.get("status") or None, chosen.get("type") or None,
+                                     True if chosen.get("overdue") else None)
+    rows = [describe(item, staff=True) for item in found]
+    for row in rows:
+        row["row_class"] = "overdue" if row["overdue"] else ""
+    return render_template("console/requests.html", title="Data-subject requests", form=form,
+                           requests=rows)

@@ -54,3 +54,28 @@ def test_the_access_log_lookup_needs_a_reason(client, app, world):
     assert "This field is required." in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AccessLogEntry)) == 0
+
+
+def test_the_request_queue_highlights_overdue_requests(client, app, world):
+    from datetime import timedelta
+
+    from core.database import utcnow
+    from privacy.providers import ACCOUNT
+    from privacy.wiring import request_service
+
+    world.setup()
+    world.setup(username="bob")
+    with app.app_context():
+        account_ids = dict(db.session.execute(sa.text("SELECT username, id FROM accounts")).all())
+        service = request_service()
+        service.file(ACCOUNT, account_ids["alice"], "erasure",
+                     received_at=utcnow() - timedelta(days=40))
+        service.file(ACCOUNT, account_ids["bob"], "objection")
+        db.session.commit()
+    sign_in_staff(client, app, "privacy")
+    html = client.get("/console/privacy/requests").get_data(as_text=True)
+    assert html.count('class="overdue"') == 1
+    overdue_only = client.get("/console/privacy/requests?overdue=y").get_data(as_text=True)
+    assert account_ids["alice"] in overdue_only and account_ids["bob"] not in overdue_only
+    sign_in_staff(client, app, "support", name="support-person")
+    assert client.get("/console/privacy/requests").status_code == 403
