@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import sys
 from pathlib import Path
+
+from core.database import new_id  # noqa: F401  (the service's own ids, for seeding)
+from core.encoding import b64url_encode as b64
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -15,16 +17,6 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5
 PRODUCT = "numflo"
 ENTITLEMENTS = ["solver", "mesher"]
 SEATS_PER_LICENSE = 10
-
-
-def b64(raw: bytes) -> str:
-    """Unpadded base64url, as JOSE wants it."""
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def new_id(prefix: str) -> str:
-    """The same shape of public id the service makes (core.database.new_id)."""
-    return f"{prefix}_" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 
 def bench_secrets() -> dict[str, str]:

@@ -15,13 +15,7 @@ import sys
 
 from bench import proofs
 from bench.common import RESULTS, bench_secrets
-from bench.run import (
-    Backend,
-    Capacity,
-    password_hash_timing,
-    recreate_databases,
-    requests_file,
-)
+from bench.run import Backend, Capacity, password_hash_timing, recreate_databases, requests_file
 from bench.servers import running, wrk
 
 INTERESTING = ("licensing/", "privacy/", "sqlalchemy/", "flask/", "flask_smorest/", "jwt/",

@@ -25,23 +25,9 @@ from pathlib import Path
 import psycopg
 
 from bench import proofs, report, seed
-from bench.common import (
-    RESULTS,
-    ROOT,
-    bench_secrets,
-    database_url,
-    psycopg_url,
-)
-from bench.servers import (
-    Server,
-    drop_databases,
-    flask,
-    recreate_databases,
-    running,
-    service_env,
-    wrk,
-    wrk_available,
-)
+from bench.common import RESULTS, ROOT, bench_secrets, database_url, psycopg_url
+from bench.servers import (Server, drop_databases, flask, recreate_databases, running, service_env,
+                           wrk, wrk_available)
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 SETTINGS = {

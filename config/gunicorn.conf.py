@@ -25,3 +25,35 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The access log would carry client addresses; it is off unless asked for, and
 # even then the format leaves the address out.
 access_log_format = '%(t)s "%(r)s" %(s)s %(b)s %(L)ss'
+
+
+# Metrics across workers (core.metrics): every run gets an empty sample folder
+# before the first fork, each worker writes its samples there, a scrape sums them.
+_made_here = []
+
+
+def on_starting(server):
+    import shutil
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        # Samples of an earlier run would be summed into this one's.
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, mode=0o700)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tessera-metrics-")
+        _made_here.append(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    import shutil
+
+    for folder in _made_here:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -12,12 +12,13 @@ Three profiles:
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
 import tempfile
 from pathlib import Path
+
+from core.encoding import b64url_decode, b64url_encode
 
 
 class ConfigurationError(RuntimeError):
@@ -53,7 +54,7 @@ def parse_keyring(text: str, name: str) -> dict[str, bytes]:
         if not sep or not key_id:
             raise ConfigurationError(f"{name}: each entry must be 'id:base64key'")
         try:
-            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            raw = b64url_decode(encoded, padding=True)
         except ValueError as exc:
             raise ConfigurationError(f"{name}: key {key_id!r} is not base64") from exc
         if len(raw) < 32:
@@ -65,7 +66,7 @@ def parse_keyring(text: str, name: str) -> dict[str, bytes]:
 
 
 def _new_key() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    return b64url_encode(secrets.token_bytes(32))
 
 
 def generated_secrets(instance_dir: Path) -> dict[str, str]:
@@ -170,6 +171,7 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
         "OPENAPI_JSON_PATH": "openapi.json",
     }
     config.update(privacy_settings(environ, instance_dir))
+    config.update(operations_settings(environ))
     config.update(overrides)
     if config["TESSERA_TRUSTED_COUNTRY_HEADER"] and config["TESSERA_TRUSTED_PROXIES"] < 1:
         raise ConfigurationError("TESSERA_TRUSTED_COUNTRY_HEADER is only trusted behind a proxy: "
@@ -196,6 +198,15 @@ def privacy_settings(environ: dict, instance_dir: Path) -> dict:
         # Stored with every consent given or withdrawn (GDPR Art 7(1)).
         "TESSERA_PRIVACY_POLICY_VERSION": env("TESSERA_PRIVACY_POLICY_VERSION", environ,
                                               "2026-11"),
+    }
+
+
+
+def operations_settings(environ: dict) -> dict:
+    """Settings of what operators look at: metrics."""
+    return {
+        # /metrics answers other than a direct loopback peer only with this bearer token.
+        "TESSERA_METRICS_TOKEN": env("TESSERA_METRICS_TOKEN", environ),
     }
 
 

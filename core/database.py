@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -158,3 +159,20 @@ def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
         except Exception as exc:
             # The pool discards this connection and checks out a fresh one.
             raise sa.exc.DisconnectionError("idle connection is dead") from exc
+
+
+def keyset_batches(work: Callable[[object, int], list], batch_size: int) -> Iterator[int]:
+    """Walk a table in primary-key order a batch at a time, yielding rows done per batch.
+
+    WORK(after, limit) handles up to LIMIT rows whose key is greater than AFTER
+    (None: from the first) and returns their keys. Keyset pagination visits
+    every row once however the rows change, and the walk ends at the first
+    short batch. The caller commits after each yield, so memory stays flat.
+    """
+    last = None
+    while True:
+        keys = work(last, batch_size)
+        yield len(keys)
+        if len(keys) < batch_size:
+            return
+        last = max(keys)

@@ -118,6 +118,7 @@ def json_body(*, optional: bool = False) -> dict:
 
 def error_response(error: errors.ServiceError):
     """The JSON body and headers for a domain error."""
+    g.error_code = error.code
     response = jsonify(error.body())
     response.status_code = error.status
     response.headers.update(error.headers)
@@ -148,6 +149,7 @@ def _on_service_error(error: errors.ServiceError):
 
 def _on_http_error(error: HTTPException):
     code, message = _HTTP_CODES.get(error.code, ("HTTP_ERROR", error.name))
+    g.error_code = code
     response = jsonify({"code": code, "message": message, "errors": {}})
     response.status_code = error.code
     for name, value in error.get_headers():
@@ -175,6 +177,7 @@ def _on_redis_error(error: RedisError):
 def _on_unexpected(error: Exception):
     _rollback()
     log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+    g.error_code = "INTERNAL_ERROR"
     return jsonify({"code": "INTERNAL_ERROR", "message": "Something went wrong on our side.",
                     "errors": {}}), 500
 

@@ -11,7 +11,7 @@ import privacy.cli
 import privacy.views
 import privacy.wiring
 from config import load_config
-from core import health, http
+from core import health, http, metrics
 from core.database import configure_engines, db, migrate, sqlite_serialises_writers
 from licensing import web, wiring
 
@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     self_service.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)
+    metrics.init_app(app)
     admin_cli.init_app(app)
     keys_cli.init_app(app)
     privacy.cli.init_app(app)

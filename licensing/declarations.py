@@ -6,16 +6,8 @@ processing lists where each purpose's data is stored from these declarations,
 and a test fails on a column that declares nothing.
 """
 
-from privacy.purposes import (
-                              LICENSE_ACTIVATION,
-                              LICENSE_COMPLIANCE,
-                              LICENSE_REFRESH,
-                              PRIVACY_RIGHTS,
-                              STAFF_ACCESS,
-                              SUPPORT,
-                              not_personal,
-                              personal,
-)
+from privacy.purposes import (LICENSE_ACTIVATION, LICENSE_COMPLIANCE, LICENSE_REFRESH,
+                              PRIVACY_RIGHTS, STAFF_ACCESS, SUPPORT, not_personal, personal)
 
 ACCOUNT_ID = personal("account.identifier", LICENSE_ACTIVATION, SUPPORT)
 CONTACT = personal("account.contact", SUPPORT)

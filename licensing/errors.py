@@ -1,18 +1,8 @@
 """Domain errors of the licensing package, one per API error code."""
 
-from core.errors import (
-    Conflict,
-    Forbidden,
-    MalformedJson,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    ServiceError,
-    Unauthenticated,
-    Unavailable,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
+from core.errors import (Conflict, Forbidden, MalformedJson, NotFound, PayloadTooLarge,
+                         RateLimited, ServiceError, Unauthenticated, Unavailable,
+                         UnsupportedMediaType, ValidationFailed)
 
 # The generic errors are core's; they are named here too, so that the product's
 # code reads every API error from one catalogue.

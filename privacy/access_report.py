@@ -17,17 +17,8 @@ from __future__ import annotations
 from core.database import rfc3339, utcnow
 from privacy.audit import MAX_ENTRIES, AccessAuditService
 from privacy.providers import ACCOUNT, ProviderRegistry
-from privacy.purposes import (
-    CATEGORIES,
-    LAWFUL_BASES,
-    PRIVACY_RIGHTS,
-    PURPOSES,
-    RECIPIENTS,
-    SOURCES,
-    Purpose,
-    PurposeRegistry,
-    processes,
-)
+from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PRIVACY_RIGHTS, PURPOSES, RECIPIENTS,
+                              SOURCES, Purpose, PurposeRegistry, processes)
 from privacy.ropa import TRANSFERS
 from privacy.subject_records import SubjectRecords
 

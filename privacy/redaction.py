@@ -7,15 +7,17 @@ libraries (a dev-server access line with the client address) can carry them.
 
 from __future__ import annotations
 
+import functools
 import re
+
+from core.tokens import registered_prefixes
 
 REDACTED = "[redacted]"
 
 _PATTERNS = [
     # JWS/JWT compact tokens (leases, proofs).
     r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
-    # Staff bearer tokens and any Authorization value.
-    r"\btss_[A-Za-z0-9_-]{8,}",
+    # Any Authorization value (bearer tokens of every kind are added from core.tokens).
     r"\b(?:bearer|dpop)\s+[A-Za-z0-9._~+/=-]{8,}",
     # Email addresses.
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",
@@ -30,9 +32,15 @@ _PATTERNS = [
     # key=value pairs whose value is a secret.
     r"\b(?:password|passwd|secret|token|fingerprint)\b\s*[=:]\s*\S+",
 ]
-_SCRUB = re.compile("|".join(f"(?:{pattern})" for pattern in _PATTERNS), re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4)
+def _scrubber(token_prefixes: tuple[str, ...]) -> re.Pattern:
+    tokens = [rf"\b{re.escape(prefix)}[A-Za-z0-9_-]{{8,}}" for prefix in token_prefixes]
+    return re.compile("|".join(f"(?:{pattern})" for pattern in [*tokens, *_PATTERNS]),
+                      re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """TEXT with addresses, emails, tokens and codes replaced by [redacted]."""
-    return _SCRUB.sub(REDACTED, text)
+    return _scrubber(registered_prefixes()).sub(REDACTED, text)

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 
-from core.database import utcnow
+from core.database import keyset_batches, utcnow
 from privacy.purposes import PURPOSES, PurposeRegistry
 
 log = logging.getLogger("tessera.privacy.retention")
@@ -113,15 +113,16 @@ class RetentionService:
         rows are done, instead of reading on to the end of the table to find
         none; with 0 no statement is sent.
         """
+        if expected == 0:
+            return
         key = next(iter(rule.table.primary_key.columns))
         pending = self._pending(rule)
         postgresql = self._session.get_bind(clause=rule.table).dialect.name == "postgresql"
-        done, last = 0, None
-        while expected is None or done < expected:
-            after = [key > last] if last is not None else []
+
+        def apply(after, limit: int) -> list:
             # correlate(None): the subquery reads the table afresh, not the outer row.
-            window = (sa.select(key).where(pending, *after).order_by(key).limit(batch_size)
-                      .correlate(None))
+            window = (sa.select(key).where(pending, *([key > after] if after is not None else []))
+                      .order_by(key).limit(limit).correlate(None))
             # PostgreSQL plans "IN (subquery)" on a small table as a hash join over all of
             # it, every batch; "= ANY(ARRAY(subquery))" runs the walk once, then looks up
             # each key. SQLite looks up the keys of an IN list either way.
@@ -131,12 +132,14 @@ class RetentionService:
                 statement = sa.delete(rule.table)
             else:
                 statement = sa.update(rule.table).values(**rule.clear)
-            keys = self._session.scalars(statement.where(pending, batch).returning(key)).all()
-            done += len(keys)
-            yield len(keys)
-            if len(keys) < batch_size:
+            return self._session.scalars(statement.where(pending, batch).returning(key)).all()
+
+        done = 0
+        for rows in keyset_batches(apply, batch_size):
+            done += rows
+            yield rows
+            if expected is not None and done >= expected:
                 return
-            last = max(keys)
 
 
 def summarise(results: list[tuple[RetentionRule, int]], purposes: PurposeRegistry = PURPOSES,

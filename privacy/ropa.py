@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from privacy.purposes import (
-    CATEGORIES,
-    LAWFUL_BASES,
-    RECIPIENTS,
-    SUBJECTS,
-    Purpose,
-    PurposeRegistry,
-    declaration,
-)
+from privacy.purposes import (CATEGORIES, LAWFUL_BASES, RECIPIENTS, SUBJECTS, Purpose,
+                              PurposeRegistry, declaration)
 
 SECURITY_MEASURES = (
     "Device IDs, emails used for look-up, activation codes and staff tokens are stored only "

@@ -9,7 +9,6 @@ another column does not decrypt.
 
 from __future__ import annotations
 
-import base64
 import os
 
 import sqlalchemy as sa
@@ -17,19 +16,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
+from core.database import keyset_batches
+from core.encoding import b64url_decode, b64url_encode
+
 EXTENSION = "tessera.vault"
 
 
 class VaultError(Exception):
     """A ciphertext could not be decrypted with any configured key."""
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class Vault:
@@ -49,7 +43,7 @@ class Vault:
         nonce = os.urandom(12)
         sealed = self._ciphers[self.current_key_id].encrypt(
             nonce, plaintext.encode("utf-8"), label.encode("utf-8"))
-        return f"{self.current_key_id}${_b64encode(nonce + sealed)}"
+        return f"{self.current_key_id}${b64url_encode(nonce + sealed)}"
 
     def decrypt(self, ciphertext: str, label: str) -> str:
         """Decrypt a value made by :meth:`encrypt` under any configured key."""
@@ -57,7 +51,7 @@ class Vault:
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise VaultError(f"no vault key {key_id!r} is configured")
-        raw = _b64decode(body)
+        raw = b64url_decode(body)
         try:
             return cipher.decrypt(raw[:12], raw[12:], label.encode("utf-8")).decode("utf-8")
         except InvalidTag as exc:
@@ -145,20 +139,16 @@ class VaultRotation:
         """Re-encrypt TABLE a batch at a time, yielding rows done; commit after each yield."""
         key = next(iter(table.primary_key.columns))
         columns = self._tables[table]
-        last = None
-        while True:
+
+        def reseal(after, limit: int) -> list:
             query = (sa.select(key, *(self._raw(c).label(c.name) for c in columns))
-                     .where(self._stale(table)).order_by(key).limit(batch_size))
-            if last is not None:
-                query = query.where(key > last)
+                     .where(self._stale(table), *([key > after] if after is not None else []))
+                     .order_by(key).limit(limit))
             rows = self._session.execute(query).all()
             for row in rows:
                 self._reseal(table, key, columns, row)
-            if rows:
-                last = rows[-1][0]
-            yield len(rows)
-            if len(rows) < batch_size:
-                return
+            return [row[0] for row in rows]
+        return keyset_batches(reseal, batch_size)
 
     def _reseal(self, table, key, columns, row) -> None:
         for column in columns:

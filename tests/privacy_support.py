@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import subprocess
@@ -36,10 +35,6 @@ def staff_token(app, role: str, name: str = "Pat") -> str:
 
 def new_key() -> bytes:
     return secrets.token_bytes(32)
-
-
-def b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def days_ago(days: float, now: datetime | None = None) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import time
@@ -11,11 +10,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.activation.dpop import jwk_thumbprint
-
-
-def b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+from core.encoding import b64url_decode, jwk_thumbprint
+from core.encoding import b64url_encode as b64
 
 
 class Device:
@@ -74,5 +70,8 @@ def decode_lease(token: str, jwks: dict) -> dict:
 
 
 def unverified_claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+def unverified_header(token: str) -> dict:
+    return json.loads(b64url_decode(token.split(".")[0]))

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import sqlalchemy as sa
 
+from core.database import keyset_batches
 from licensing.accounts.models import Account
 from privacy import pseudonym as domains
 from privacy.audit import Access, AccessAuditService
@@ -88,16 +89,12 @@ class AccountDirectory:
 
     def reindex_batches(self, batch_size: int = 500) -> Iterator[int]:
         """Re-index stale blind indexes a batch at a time; commit after each yield."""
-        last = ""
-        while True:
+        def reindex(after, limit: int) -> list[str]:
             accounts = list(self._session.scalars(
-                sa.select(Account).where(Account.id > last, *self._stale())
-                .order_by(Account.id).limit(batch_size)))
+                sa.select(Account).where(Account.id > (after or ""), *self._stale())
+                .order_by(Account.id).limit(limit)))
             for account in accounts:
                 self._index(account, account.email)
             self._session.flush()
-            if accounts:
-                last = accounts[-1].id
-            yield len(accounts)
-            if len(accounts) < batch_size:
-                return
+            return [account.id for account in accounts]
+        return keyset_batches(reindex, batch_size)

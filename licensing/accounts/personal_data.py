@@ -17,20 +17,13 @@ from licensing import errors
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat, SpentProof
-from licensing.activation.seats import release_seats
+from licensing.activation.seats import ERASED, release_where
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.support.models import Staff
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
-from privacy.purposes import (
-    LICENSE_ACTIVATION,
-    LICENSE_COMPLIANCE,
-    LICENSE_REFRESH,
-    PRIVACY_RIGHTS,
-    STAFF_ACCESS,
-    SUPPORT,
-    processes,
-)
+from privacy.purposes import (LICENSE_ACTIVATION, LICENSE_COMPLIANCE, LICENSE_REFRESH,
+                              PRIVACY_RIGHTS, STAFF_ACCESS, SUPPORT, processes)
 from privacy.retention import RetentionRule
 
 NAME = "licensing"
@@ -186,7 +179,7 @@ class LicensingPersonalData:
             return ErasureOutcome()
         now = self._clock()
         seats = Seat.license_id.in_(self._licenses_of(subject_id))
-        released = release_seats(self._session, seats, "erased", now)
+        released = release_where(self._session, seats, ERASED, now)
         self._session.execute(sa.update(Seat).where(seats).values(**DEIDENTIFIED_SEAT)
                               .execution_options(synchronize_session=False))
         # An unused code would let a new device bind to the erased account's license.

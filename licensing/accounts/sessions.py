@@ -9,37 +9,21 @@ compared byte by byte, and rotating the key signs nobody out.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from core.database import db, utcnow
-from licensing import errors
+from core.tokens import TokenKind
 from licensing.accounts.models import Account, CustomerSession
 from licensing.wiring import components
 from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import LICENSE_ACTIVATION, processes
 
-TOKEN_PREFIX = "tcs_"
-MAX_TOKEN_LENGTH = 128
-# RFC 6750 section 3: what a client without a token, or with a bad one, is told.
-CHALLENGE = 'Bearer realm="tessera"'
-INVALID_TOKEN = 'Bearer realm="tessera", error="invalid_token"'
-
-
-def bearer_token(authorization: str | None) -> str:
-    """The session token an Authorization header carries; 401 when there is none."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if not authorization:
-        raise errors.Unauthenticated(headers={"WWW-Authenticate": CHALLENGE})
-    token = token.strip()
-    if (scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX)
-            or len(token) > MAX_TOKEN_LENGTH):
-        raise errors.Unauthenticated(headers={"WWW-Authenticate": INVALID_TOKEN})
-    return token
+# Customer Area session tokens.
+SESSION_TOKEN = TokenKind("tcs_")
 
 
 class CustomerSessionService:
@@ -55,7 +39,7 @@ class CustomerSessionService:
     @processes(LICENSE_ACTIVATION)
     def open(self, account: Account) -> tuple[str, CustomerSession]:
         """A new session for ACCOUNT; the token is returned once and stored only as HMAC."""
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = SESSION_TOKEN.new()
         digest = self._pseudonyms.pseudonym(domains.SESSION_TOKEN, token)
         now = self._clock()
         record = CustomerSession(account_id=account.id, token_hmac=digest.value,
@@ -68,7 +52,7 @@ class CustomerSessionService:
     @processes(LICENSE_ACTIVATION)
     def account_for(self, authorization: str | None) -> Account:
         """The live account whose unexpired session token AUTHORIZATION carries."""
-        token = bearer_token(authorization)
+        token = SESSION_TOKEN.from_header(authorization)
         digests = [p.value for p in self._pseudonyms.candidates(domains.SESSION_TOKEN, token)]
         # The look-up is by HMAC, so no secret is compared byte by byte here.
         found = self._session.execute(
@@ -77,7 +61,7 @@ class CustomerSessionService:
             .where(CustomerSession.token_hmac.in_(digests))).first()
         if (found is None or found.expires_at <= self._clock()
                 or found.Account.erased_at is not None):
-            raise errors.Unauthenticated(headers={"WWW-Authenticate": INVALID_TOKEN})
+            raise SESSION_TOKEN.invalid()
         return found.Account
 
     @processes(LICENSE_ACTIVATION)
@@ -85,7 +69,7 @@ class CustomerSessionService:
         """End the session AUTHORIZATION carries: its token stops working at once."""
         self.account_for(authorization)
         digests = [p.value for p in self._pseudonyms.candidates(
-            domains.SESSION_TOKEN, bearer_token(authorization))]
+            domains.SESSION_TOKEN, SESSION_TOKEN.from_header(authorization))]
         self._session.execute(sa.delete(CustomerSession)
                               .where(CustomerSession.token_hmac.in_(digests))
                               .execution_options(synchronize_session=False))

@@ -33,8 +33,8 @@ from licensing.accounts.sessions import session_service
 from licensing.activation.schemas import PasswordFields
 from licensing.wiring import activation_service
 from privacy.providers import ACCOUNT
-from privacy.schemas import SubjectAccessReportSchema
 from privacy.ropa import controller
+from privacy.schemas import SubjectAccessReportSchema
 from privacy.wiring import subject_access_service
 
 blp = Blueprint("customer", __name__, url_prefix="/v1",

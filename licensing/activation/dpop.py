@@ -5,10 +5,7 @@ Spending a proof's jti (replay defence) is licensing.activation.replay's.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -16,6 +13,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from core.encoding import b64url_decode, jwk_thumbprint
 from licensing.errors import InvalidProof
 
 MAX_PROOF_LENGTH = 4096
@@ -25,38 +23,6 @@ _UNRESERVED = "-._~"
 # A proof names its key only by the embedded jwk; any other way of pointing at a
 # key (or a critical extension we do not implement) is a confusion attack.
 _FORBIDDEN_HEADER = frozenset({"kid", "jku", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
-
-
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _segment(text: str) -> bytes:
-    """Decode one base64url segment of a compact JWS, refusing anything non-canonical.
-
-    The same rules as PyJWT's: at most two '=' of padding, only the URL-safe
-    alphabet, and no second spelling of the same bytes.
-    """
-    stripped = text.rstrip("=")
-    if len(text) - len(stripped) > 2 or (stripped != text and len(text) % 4):
-        raise ValueError("bad padding")
-    if len(stripped) % 4 == 1 or not _BASE64URL.fullmatch(stripped):
-        raise ValueError("not base64url")
-    raw = base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
-    if base64.urlsafe_b64encode(raw).rstrip(b"=") != stripped.encode("ascii"):
-        raise ValueError("not canonical")
-    return raw
-
-
-def jwk_thumbprint(x: str) -> str:
-    """RFC 7638 thumbprint of an Ed25519 public JWK with coordinate X."""
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x},
-                           separators=(",", ":"), sort_keys=True)
-    digest = hashlib.sha256(canonical.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _same_url(htu: str, url: str) -> bool:
@@ -93,7 +59,7 @@ def _public_key(header: dict) -> tuple[str, Ed25519PublicKey]:
             or "d" in jwk or not isinstance(jwk.get("x"), str)):
         raise InvalidProof("The proof must carry the device's public Ed25519 key.")
     try:
-        raw = _b64decode(jwk["x"])
+        raw = b64url_decode(jwk["x"])
         if len(raw) != 32:
             raise ValueError("wrong key length")
         return jwk["x"], Ed25519PublicKey.from_public_bytes(raw)
@@ -129,7 +95,7 @@ class _Compact:
 def _parse(token: str) -> _Compact:
     """Split and decode a compact JWS once (ValueError when it is not one)."""
     header_segment, payload_segment, signature_segment = token.split(".")
-    header = json.loads(_segment(header_segment))
+    header = json.loads(_decode_segment(header_segment))
     if not isinstance(header, dict):
         raise ValueError("header is not a JSON object")
     if header.get("kid") is not None and not isinstance(header["kid"], str):
@@ -137,7 +103,7 @@ def _parse(token: str) -> _Compact:
     if header.get("b64", True) is not True:
         raise ValueError("detached payloads are not accepted")
     return _Compact(header, f"{header_segment}.{payload_segment}".encode("ascii"),
-                    _segment(payload_segment), _segment(signature_segment))
+                    _decode_segment(payload_segment), _decode_segment(signature_segment))
 
 
 def _verified_claims(compact: _Compact, key: Ed25519PublicKey) -> dict:
@@ -183,3 +149,8 @@ def verify_proof(token: str | None, method: str, url: str, now: datetime,
     if not isinstance(htu, str) or not _same_url(htu, url):
         raise InvalidProof("The proof was made for another URL.")
     return VerifiedProof(jkt=jwk_thumbprint(x), public_key=x, jti=jti)
+
+
+def _decode_segment(text: str) -> bytes:
+    """One segment of a compact JWS: canonical base64url, padding as PyJWT allows it."""
+    return b64url_decode(text, padding=True)

@@ -16,8 +16,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.database import db, rfc3339
 from core.http import error_responses, json_body, load
 from licensing import errors
-from licensing.activation.dpop import VerifiedProof
 from licensing.accounts.attempts import counting_failures, limit_credential_attempt
+from licensing.activation.dpop import VerifiedProof
 from licensing.activation.schemas import CodeFields, PasswordFields, answer_for
 from licensing.activation.services import DeviceClaim
 from licensing.client.errors import OfflineRequestInvalid

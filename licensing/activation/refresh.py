@@ -27,8 +27,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from licensing.accounts.models import Account
-from licensing.activation.replay import spend_statement
 from licensing.activation.models import Seat
+from licensing.activation.replay import spend_statement
 from licensing.catalog.models import License, Product
 
 _SEATS, _LICENSES = Seat.__table__, License.__table__

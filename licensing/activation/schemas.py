@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from core.database import rfc3339
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.database import rfc3339
 
 
 class DeviceFields(Schema):

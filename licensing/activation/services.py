@@ -20,15 +20,10 @@ from core.database import utcnow
 from licensing import errors
 from licensing.accounts.models import Account
 from licensing.accounts.passwords import PasswordService
+from licensing.activation import seats
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
-from licensing.activation.refresh import (
-    REFUSING_STATUSES,
-    LicenseTerms,
-    SeatState,
-    read_and_stamp,
-)
-from licensing.activation.seats import release_seats
+from licensing.activation.refresh import REFUSING_STATUSES, LicenseTerms, SeatState, read_and_stamp
 from licensing.catalog.codes import normalize_code
 from licensing.catalog.models import ActivationCode, License, Product
 from licensing.signing.leases import Lease, Signer, sign_lease
@@ -379,8 +374,6 @@ class ActivationService:
     @processes(LICENSE_ACTIVATION)
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:
         """Free the seat held by the proof's key; releasing twice is harmless."""
-        seat = self._session.scalar(sa.select(Seat).where(Seat.id == seat_id).with_for_update())
-        if seat is None:
-            raise errors.NotFound("No such activation.")
+        seat = seats.locked_seat(self._session, seat_id)
         self._check_key(seat, proof)
-        release_seats(self._session, Seat.id == seat.id, "deactivated", self._clock())
+        seats.release(seat, seats.DEACTIVATED, self._clock())

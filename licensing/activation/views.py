@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from core.database import db, utcnow
 from core.http import error_responses, json_body, load
+from core.metrics import outcome_counter
 from licensing import errors
 from licensing.accounts.attempts import counting_failures, limit_credential_attempt
 from licensing.activation.dpop import VerifiedProof, verify_proof
@@ -20,6 +21,13 @@ from privacy.wiring import components as privacy_components
 
 blp = Blueprint("desktop", __name__, url_prefix="/v1",
                 description="Desktop protocol: activate, refresh, deactivate.")
+
+ACTIVATIONS = outcome_counter(
+    "tessera_activations_total", "Activations answered, by result (created, ok or error code).",
+    [("POST", "/v1/activations"), ("POST", "/v1/offline/activations")])
+REFRESHES = outcome_counter(
+    "tessera_refreshes_total", "Refreshes answered, by result (ok or error code).",
+    [("POST", "/v1/activations/<activation_id>/refresh")])
 
 # Schemas hold no per-request state; building one costs more than a refresh's body load.
 _ACTIVATION_INPUT = ActivationInputSchema()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from core.database import utcnow
 from licensing import errors
+from licensing.support.staff import STAFF_TOKEN
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account
 from licensing.accounts.passwords import PasswordService
@@ -112,7 +112,7 @@ class AdminService:
         """A staff member; the bearer token is returned once, stored only as HMAC."""
         if role not in STAFF_ROLES:
             raise errors.ValidationFailed(errors={"role": [f"one of {', '.join(STAFF_ROLES)}"]})
-        token = "tss_" + secrets.token_urlsafe(32)
+        token = STAFF_TOKEN.new()
         digest = self._pseudonyms.pseudonym(domains.STAFF_TOKEN, token)
         staff = Staff(name=name, role=role, token_hmac=digest.value, key_version=digest.key_version)
         self._session.add(staff)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import threading
 import time
@@ -15,16 +14,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.database import utcnow
+from core.encoding import b64url_decode, b64url_encode
 from licensing.activation.refresh import LicenseTerms
 from licensing.catalog.models import License
 from licensing.signing.models import SigningKey
 
 _RAW = serialization.Encoding.Raw
 DEFAULT_LONGEST_LEASE = 90 * 86400
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def _jwk(key: SigningKey) -> dict:
@@ -56,9 +52,9 @@ class KeyService:
         """Make a new key pair; it is published at once and signs from ACTIVATES_AT."""
         private = Ed25519PrivateKey.generate()
         key = SigningKey(
-            kid=_b64(secrets.token_bytes(12)),
-            public_key=_b64(private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)),
-            private_key=_b64(private.private_bytes(_RAW, serialization.PrivateFormat.Raw,
+            kid=b64url_encode(secrets.token_bytes(12)),
+            public_key=b64url_encode(private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)),
+            private_key=b64url_encode(private.private_bytes(_RAW, serialization.PrivateFormat.Raw,
                                                    serialization.NoEncryption())),
             created_at=self._clock(), activates_at=activates_at or self._clock())
         self._session.add(key)
@@ -125,8 +121,7 @@ class SignerCache:
         with self._lock:
             record = keys.ensure()
             if self._signer is None or self._signer.kid != record.kid:
-                sealed = record.private_key
-                raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+                raw = b64url_decode(record.private_key)
                 self._signer = Signer(record.kid, Ed25519PrivateKey.from_private_bytes(raw))
             self._loaded_at = time.monotonic()
             return self._signer
@@ -167,7 +162,7 @@ def sign_lease(signer: Signer, *, issuer: str, seat_id: str, product_code: str,
         "iat": int(issued.timestamp()), "nbf": int(issued.timestamp()),
         "exp": int(expires.timestamp()), "rfa": int(refresh_after.timestamp()),
         "lxp": int(license.expires_at.timestamp()) if license.expires_at else None,
-        "jti": _b64(secrets.token_bytes(16)),
+        "jti": b64url_encode(secrets.token_bytes(16)),
     }
     token = signer.sign(claims)
     return Lease(token, issued, expires.replace(microsecond=0),

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import g, request
 
 from core.database import db
+from core.tokens import TokenKind
 from licensing import errors
 from licensing.support.models import Staff
 from licensing.wiring import components
@@ -15,17 +16,18 @@ from privacy import pseudonym as domains
 from privacy.audit import Access, Actor, clean_reason
 from privacy.wiring import audit_service
 
+# Staff API tokens.
+STAFF_TOKEN = TokenKind("tss_")
+
 
 def authenticate_staff(authorization: str | None) -> Staff:
     """The active staff member whose bearer token this is."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.startswith("tss_") or len(token) > 128:
-        raise errors.Unauthenticated()
+    token = STAFF_TOKEN.from_header(authorization)
     digests = [p.value for p in components().pseudonymizer.candidates(domains.STAFF_TOKEN, token)]
     # The look-up is by HMAC, so no secret is compared byte by byte here.
     staff = db.session.scalar(sa.select(Staff).where(Staff.token_hmac.in_(digests)))
     if staff is None or staff.disabled_at is not None:
-        raise errors.Unauthenticated()
+        raise STAFF_TOKEN.invalid()
     return staff
 
 

@@ -7,9 +7,7 @@ from marshmallow import Schema, fields
 
 from core.database import db, rfc3339, utcnow
 from core.http import error_responses
-from licensing import errors
-from licensing.activation.models import Seat
-from licensing.activation.seats import release_seats
+from licensing.activation import seats
 from licensing.support.staff import access_reason, record_access, require_role
 from privacy.purposes import SUPPORT
 
@@ -32,15 +30,6 @@ class ReleaseOutputSchema(Schema):
     released_at = fields.String(required=True)
 
 
-def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
-    """Free a seat for its holder (an offline device cannot deactivate itself)."""
-    seat = session.get(Seat, seat_id, with_for_update=True)
-    if seat is None:
-        raise errors.NotFound("No such activation.")
-    release_seats(session, Seat.id == seat.id, reason, now or utcnow())
-    return seat
-
-
 @blp.route("/activations/<activation_id>/release", methods=["POST"])
 @blp.doc(parameters=STAFF_HEADERS)
 @blp.response(200, ReleaseOutputSchema)
@@ -49,7 +38,8 @@ def release_seat(session, seat_id: str, reason: str, now=None) -> Seat:
 def release(activation_id: str):
     """Release an activation's seat (idempotent), e.g. for a lost or air-gapped device."""
     reason = access_reason()
-    seat = release_seat(db.session, activation_id, "support")
+    seat = seats.locked_seat(db.session, activation_id)
+    seats.release(seat, seats.SUPPORT, utcnow())
     record_access(SUPPORT, reason, seat.license.account_id, "support.activation.release")
     answer = {"activation_id": seat.id, "released_at": rfc3339(seat.released_at)}
     db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from support import Device, decode_lease, unverified_claims
+from support import Device, decode_lease, unverified_claims, unverified_header
 
 from core.database import db
 from licensing.catalog.models import ActivationCode
@@ -80,9 +80,7 @@ def test_rotated_key_keeps_old_leases_verifiable(runner, client):
     assert decode_lease(first["lease"], jwks)["sub"] == first["activation_id"]
     refreshed = device.refresh(client, first["activation_id"]).json
     assert unverified_claims(refreshed["lease"])["sub"] == first["activation_id"]
-    header = refreshed["lease"].split(".")[0]
-    import base64
-    kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    kid = unverified_header(refreshed["lease"])["kid"]
     assert kid == new["kid"]
     assert decode_lease(refreshed["lease"], jwks)["cnf"]["jkt"] == device.jkt
 
@@ -93,7 +91,5 @@ def test_key_published_ahead_does_not_sign_yet(runner, client):
     new = invoke_json(runner, "keys", "rotate", "--publish-ahead", "3600")
     assert new["kid"] in {key["kid"] for key in client.get("/v1/keys").json["keys"]}
     lease = Device().activate(client, username="alice", password="s3cret-passw0rd").json["lease"]
-    header = lease.split(".")[0]
-    import base64
-    kid = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+    kid = unverified_header(lease)["kid"]
     assert kid == old_kid

@@ -243,3 +243,25 @@ def test_refresh_stamps_the_seat_and_counts_seats_in_use(app, client, world):
     stamped = _seat_stamp(app, activation_id).last_refresh_at
     issued = unverified_claims(refreshed.json["lease"])["iat"]
     assert abs(stamped.timestamp() - issued) < 1
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("respell", [
+    lambda x: x[:10] + "!!!!" + x[10:],  # characters outside the alphabet
+    lambda x: x[:10] + "\n\n\n\n" + x[10:],
+    lambda x: x[:-1] + _ALPHABET[_ALPHABET.index(x[-1]) ^ 1],  # unused trailing bits set
+    lambda x: x + "=",                    # padding: RFC 7515 base64url has none
+])
+def test_device_key_with_a_second_spelling_is_refused(client, world, respell):
+    # A lax decoder dropped characters outside the alphabet, so one key had many
+    # spellings, each with its own thumbprint: one device could pass for several.
+    world.setup()
+    device = Device()
+    header = {"jwk": {"kty": "OKP", "crv": "Ed25519", "x": respell(device.x)}}
+    path = "/v1/activations"
+    answer = client.post(path, json=device.activation_body(**world.credentials()),
+                         headers={"DPoP": device.proof("POST", path, headers=header)})
+    assert answer.status_code == 401, answer.json
+    assert answer.json["code"] == "INVALID_PROOF"

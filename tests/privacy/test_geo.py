@@ -10,16 +10,9 @@ from support import Device
 from config.settings import ConfigurationError, load_config
 from core.database import db
 from licensing.activation.models import Seat
-from privacy.geo import (
-    EmbeddedCountryResolver,
-    HeaderCountryResolver,
-    Locator,
-    MaxMindCountryResolver,
-    NullCountryResolver,
-    country_code,
-    ip_prefix,
-    resolver_from_config,
-)
+from privacy.geo import (EmbeddedCountryResolver, HeaderCountryResolver, Locator,
+                         MaxMindCountryResolver, NullCountryResolver, country_code, ip_prefix,
+                         resolver_from_config)
 
 GB_ADDRESS = "81.2.69.160"  # RIR: GB
 US_ADDRESS = "8.8.8.8"

@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 
 import pytest
+import sqlalchemy as sa
+from privacy_support import staff_token
 from support import Device
 
+from core.database import db
+from core.tokens import registered_prefixes
 from privacy.logging import configure_logging, tessera_handler
+from privacy.models import AccessLogEntry
 from privacy.purposes import processes
+from privacy.redaction import redact
 
 
 @pytest.fixture
@@ -76,3 +83,26 @@ def test_text_format_is_the_default_outside_production(app):
     logging.getLogger("tessera.test").info("hello from 10.1.2.3")
     assert stream.getvalue().endswith("INFO tessera.test [None] hello from [redacted]\n")
     assert len([h for h in logging.getLogger("tessera").handlers if h is tessera_handler()]) == 1
+
+
+def test_every_kind_of_bearer_token_is_scrubbed_from_free_text(app):
+    # Customer Area session tokens were once left in free text: each token issuer
+    # now declares its prefix, and redaction scrubs every declared prefix.
+    assert {"tss_", "tcs_"} <= set(registered_prefixes())
+    for prefix in registered_prefixes():
+        token = prefix + secrets.token_urlsafe(32)
+        assert redact(f"customer pasted {token} into the ticket") == (
+            "customer pasted [redacted] into the ticket")
+
+
+def test_customer_session_token_in_an_access_reason_is_not_stored(app, client, world):
+    world.setup()
+    session_token = client.post("/v1/session", json=world.credentials()).json["token"]
+    activation_id = Device().activate(client, **world.credentials()).json["activation_id"]
+    headers = {"Authorization": f"Bearer {staff_token(app, 'support')}",
+               "X-Access-Reason": f"ticket 4711, customer pasted {session_token}"}
+    answer = client.post(f"/v1/support/activations/{activation_id}/release", headers=headers)
+    assert answer.status_code == 200, answer.json
+    with app.app_context():
+        (reason,) = db.session.scalars(sa.select(AccessLogEntry.reason)).all()
+    assert reason == "ticket 4711, customer pasted [redacted]"

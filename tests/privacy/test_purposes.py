@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 from privacy_support import invoke_json, staff_token
 
-from core.database import db
 import licensing.app  # noqa: F401  (imports every domain's models)
+from core.database import db
 from licensing.activation.services import ActivationService
 from privacy import models as privacy_models  # noqa: F401
-from privacy.purposes import (
-    CATEGORIES,
-    LAWFUL_BASES,
-    PURPOSES,
-    SOURCES,
-    Purpose,
-    PurposeRegistry,
-    UnknownPurpose,
-    current_purpose,
-    declaration,
-    personal,
-    processes,
-)
+from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PURPOSES, SOURCES, Purpose,
+                              PurposeRegistry, UnknownPurpose, current_purpose, declaration,
+                              personal, processes)
 
 # shared/POLICY.md, "Purposes registry": key -> lawful basis.
 POLICY_PURPOSES = {
