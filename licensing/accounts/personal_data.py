@@ -17,8 +17,9 @@ from licensing import errors
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat, SpentProof
+from licensing.activation.services import release_seats
 from licensing.catalog.models import ActivationCode, License, Product
-from licensing.support.models import Staff
+from licensing.support.models import Staff, StaffConsoleSession
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import (
@@ -71,6 +72,11 @@ RETENTION_RULES = (
         lambda cutoff: Staff.__table__.c.disabled_at < cutoff,
         purpose=STAFF_ACCESS, period="disabled_staff",
         description="staff disabled more than 12 months ago"),
+    RetentionRule(
+        "staff_console_sessions.expired", StaffConsoleSession.__table__,
+        lambda cutoff: StaffConsoleSession.__table__.c.expires_at < cutoff,
+        purpose=STAFF_ACCESS, period="staff_session",
+        description="staff console sessions past their expiry"),
     RetentionRule(
         "spent_proofs.expired", SpentProof.__table__,
         lambda cutoff: SpentProof.__table__.c.expires_at < cutoff, days=0,
@@ -185,10 +191,7 @@ class LicensingPersonalData:
             return ErasureOutcome()
         now = self._clock()
         seats = Seat.license_id.in_(self._licenses_of(subject_id))
-        released = self._session.execute(
-            sa.update(Seat).where(seats, Seat.released_at.is_(None))
-            .values(released_at=now, release_reason="erased")
-            .execution_options(synchronize_session=False)).rowcount
+        released = release_seats(self._session, seats, "erased", now)
         self._session.execute(sa.update(Seat).where(seats).values(**DEIDENTIFIED_SEAT)
                               .execution_options(synchronize_session=False))
         # An unused code would let a new device bind to the erased account's license.

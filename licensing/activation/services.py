@@ -64,6 +64,27 @@ class ActivationResult:
     created: bool
 
 
+def release_seats(session, where: sa.ColumnElement[bool], reason: str, now: datetime) -> int:
+    """Release every active seat WHERE selects, with REASON; return how many.
+
+    The one place a seat is released: a device's deactivation, support's release
+    and an erasure all come here. A seat released before keeps its first time
+    and reason, so every caller is idempotent. Objects already loaded are not
+    updated (see release_seat).
+    """
+    return session.execute(
+        sa.update(Seat).where(where, Seat.released_at.is_(None))
+        .values(released_at=now, release_reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def release_seat(session, seat: Seat, reason: str, now: datetime) -> bool:
+    """Release the loaded SEAT (see release_seats); whether it was active until now."""
+    released = release_seats(session, Seat.id == seat.id, reason, now) > 0
+    session.expire(seat, ["released_at", "release_reason"])
+    return released
+
+
 def license_state(license: License | LicenseTerms, now: datetime) -> str | None:
     """Why LICENSE cannot be used now, or None when it can."""
     if license.status in REFUSING_STATUSES:
@@ -382,6 +403,4 @@ class ActivationService:
         if seat is None:
             raise errors.NotFound("No such activation.")
         self._check_key(seat, proof)
-        if seat.released_at is None:
-            seat.released_at = self._clock()
-            seat.release_reason = "deactivated"
+        release_seat(self._session, seat, "deactivated", self._clock())
