@@ -10,7 +10,7 @@ from privacy.requests.schemas import RequestListSchema, RequestSchema
 __all__ = ["RequestListSchema", "RequestSchema"]  # the Customer Area's view of a request
 
 
-class LicenseSchema(Schema):
+class MyLicenseSchema(Schema):
     id = fields.String(required=True)
     product = fields.String(required=True)
     kind = fields.String(required=True)
@@ -26,7 +26,7 @@ class LicenseSchema(Schema):
 class LicenseListSchema(Schema):
     """GET /v1/me/licenses."""
 
-    licenses = fields.List(fields.Nested(LicenseSchema), required=True)
+    licenses = fields.List(fields.Nested(MyLicenseSchema), required=True)
 
 
 class ActivationQuerySchema(Schema):
