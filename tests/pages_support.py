@@ -26,16 +26,27 @@ def sign_in_customer(client, username: str, password: str):
                      {"username": username, "password": password})
 
 
-def sign_in_staff(client, app, role: str, name: str | None = None) -> None:
-    """A console session for a new staff member of ROLE."""
-    from licensing.admin.services import AdminService
-    from core.database import db
-    from licensing.wiring import components
+STAFF_PASSWORD = "staff password of some length"
 
+
+def create_staff(app, role: str, name: str | None = None, totp: bool = False):
+    """A staff member of ROLE with a console password; their name and TOTP secret (or None)."""
+    from core.database import db
+    from licensing.support.wiring import staff_service
+
+    name = name or f"{role}-officer"
     with app.app_context():
-        parts = components()
-        token, _ = AdminService(db.session, parts.pseudonymizer, parts.passwords).create_staff(
-            name or f"{role}-officer", role)
+        service = staff_service()
+        _, staff = service.create(name, role, STAFF_PASSWORD)
+        secret = service.enable_totp(staff) if totp else None
         db.session.commit()
-    with client.session_transaction() as session:
-        session["staff_session"] = token
+    return name, secret
+
+
+def sign_in_staff(client, app, role: str, name: str | None = None):
+    """A new staff member of ROLE, signed in to the console through its form."""
+    name, _ = create_staff(app, role, name)
+    answer = post_form(client, "/console/sign-in", "/console/sign-in",
+                       {"name": name, "password": STAFF_PASSWORD})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return answer

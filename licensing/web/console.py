@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app, flash, g, redirect, render_template, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 
+from core.database import db
 from licensing import errors
-from licensing.support.staff import authenticate_staff
-from licensing.web.forms import SignOutForm
+from licensing.support.models import STAFF_ROLES
+from licensing.support.staff import allows
+from licensing.support.wiring import console_session_service, sign_in_service
+from licensing.web.forms import SignOutForm, StaffSignInForm
 from licensing.web.pages import page_blueprint
 from privacy.audit import Actor
 
 blp = page_blueprint("console", "/console", "console.sign_in")
 
 SESSION_STAFF = "staff_session"
-ALL_ROLES = ("support", "compliance", "privacy", "admin")
-
-
-def may_see(role: str, roles: tuple[str, ...]) -> bool:
-    """Whether a staff member of ROLE may see a page for ROLES (admin may see all)."""
-    return role in roles or role == "admin"
 
 
 def signed_in_staff():
@@ -36,7 +33,7 @@ def signed_in_staff():
     if not token:
         return None
     try:
-        return authenticate_staff(f"Bearer {token}")
+        return console_session_service().staff_for(token)
     except errors.Unauthenticated:
         return None
 
@@ -51,7 +48,7 @@ def staff_page(*roles: str):
                 return redirect(url_for("console.sign_in"))
             g.staff = staff
             g.actor = Actor(id=f"staff:{staff.id}", role=staff.role)
-            if not may_see(staff.role, roles):
+            if not allows(staff, roles):
                 raise errors.Forbidden("Your role does not allow this page.")
             return view(*args, **kwargs)
         wrapper.page_roles = roles
@@ -80,12 +77,12 @@ def _console_navigation():
         return {"console_role": None, "console_menu": []}
     known = current_app.view_functions
     menu = [(endpoint, label) for endpoint, label, roles in NAVIGATION
-            if endpoint in known and may_see(staff.role, roles)]
+            if endpoint in known and allows(staff, roles)]
     return {"console_role": staff.role, "console_menu": menu}
 
 
 @blp.route("/")
-@staff_page(*ALL_ROLES)
+@staff_page(*STAFF_ROLES)
 def index():
     """The console's start page: what this role can do."""
     return render_template("console/index.html", title="Staff console")
@@ -94,13 +91,31 @@ def index():
 @blp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     """Sign in with name, password and (when enabled) a TOTP code."""
-    return render_template("console/sign_in.html", title="Staff sign in")
+    form = StaffSignInForm()
+    if form.validate_on_submit():
+        try:
+            staff = sign_in_service().sign_in(form.name.data, form.password.data,
+                                              form.totp.data, request.remote_addr or "unknown")
+        except errors.InvalidCredentials as refused:
+            form.password.errors.append(refused.message)
+            return render_template("console/sign_in.html", title="Staff sign in",
+                                   sign_in_form=form), 401
+        token, _ = console_session_service().open(staff)
+        db.session.commit()
+        # A fresh cookie at sign-in: nothing from before carries into the signed-in session.
+        session.clear()
+        session[SESSION_STAFF] = token
+        flash(f"Signed in as {staff.name}.", "success")
+        return redirect(url_for("console.index"))
+    return render_template("console/sign_in.html", title="Staff sign in", sign_in_form=form)
 
 
 @blp.route("/sign-out", methods=["POST"])
 def sign_out():
-    """Forget the console session; the cookie is cleared."""
+    """End the console session and clear the cookie."""
     if SignOutForm().validate_on_submit():
+        console_session_service().expire(session.get(SESSION_STAFF))
+        db.session.commit()
         session.clear()
         flash("You are signed out.", "success")
     return redirect(url_for("console.sign_in"))
