@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv browsers run test test-postgres check-reliability db-check demo bench bench-profile clean
+.PHONY: venv tools browsers run test test-postgres check-reliability db-check demo bench bench-profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,18 +24,26 @@ run: $(STAMP)
 	$(FLASK) first-steps
 	exec $(BIN)/gunicorn -c config/gunicorn.conf.py wsgi:app
 
+# Debian packages the tests drive (installed when missing; needs root, as in CI):
+# nginx in front of two instances for the proxy tests.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+tools:
+	@[ -x /usr/sbin/nginx ] || $(APT_INSTALL) nginx >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) nginx >/dev/null 2>&1; } || \
+		echo "nginx could not be installed: the proxy tests will be skipped" >&2
+
 # Headless Chromium for the browser tests (tests/e2e), from Debian's packages: the
 # tests drive /usr/bin/chromium and never download a browser. Without root or apt the
 # browser tests skip and say why; in CI a failed install fails the run.
 browsers:
-	@test -x /usr/bin/chromium || apt-get install -y -qq chromium || \
-		{ apt-get update -qq && apt-get install -y -qq chromium; } || \
+	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium || \
+		{ apt-get update -qq && $(APT_INSTALL) chromium; } || \
 		{ echo "chromium could not be installed: the browser tests will skip" >&2; test -z "$$CI"; }
 
-test: $(STAMP) browsers
+test: $(STAMP) tools browsers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP) browsers
+test-postgres: $(STAMP) tools browsers
 	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
 # The reliability and security suite on PostgreSQL: fuzzing, races between two

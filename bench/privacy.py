@@ -1,4 +1,5 @@
-"""The privacy rows: `flask privacy purge` over 1M expired rows, and GET /v1/me/data.
+"""The privacy rows: `flask privacy purge` over 1M expired rows, spent proofs at 10 × the
+refresh rate, and GET /v1/me/data.
 
 The purge (bench/purge.py) seeds expired rows in bulk and times the command in
 a process of its own, with its peak memory, at 1M and at 100k rows to show the
@@ -36,8 +37,13 @@ def _purge_rows(say) -> dict:
     return measured
 
 
-def measure(secrets: dict, say) -> dict:
-    """Time the purge and the export on each backend; the target rows use PostgreSQL."""
+def measure(secrets: dict, say, refresh_rate: float | None = None) -> dict:
+    """Time the purge and the export on each backend; the target rows use PostgreSQL.
+
+    REFRESH_RATE (PostgreSQL, c=16, this run's) sets the spent-proof purge's load;
+    without it the rate docs/benchmarks.json recorded is used.
+    """
+    from bench import proof_purge
     from bench.export import measure_export
 
     say("== privacy jobs")
@@ -52,6 +58,9 @@ def measure(secrets: dict, say) -> dict:
         env = service_env(secrets, backend, *names, RESULTS / f"export-{backend}" / "instance")
         row = _guarded(f"export on {backend}", lambda: measure_export(env, say), say)
         results["export_10k" if backend == TARGET_BACKEND else f"export_10k_{backend}"] = row
+    rate = refresh_rate or proof_purge.recorded_refresh_rate()
+    results["proof_purge_10x"] = _guarded("spent-proof purge",
+                                          lambda: proof_purge.measure(rate, say), say)
     for name, row in results.items():
         say(f"  {name}: {row.get('figure', row['status'])}")
     return results

@@ -315,11 +315,13 @@ def password_hash_timing() -> tuple[str, dict]:
                     "verify_ms": statistics.median(verifies) * 1000}
 
 
-def privacy_jobs(secrets: dict) -> dict:
-    """The purge and export rows (bench/privacy.py)."""
+def privacy_jobs(secrets: dict, backends: dict) -> dict:
+    """The purge and export rows (bench/privacy.py), at this run's PostgreSQL refresh rate."""
     from bench import privacy
 
-    return privacy.measure(secrets, say)
+    runs = backends.get("postgresql", {}).get("refresh") or []
+    rates = sorted(r["tessera"]["rps"] for r in runs if r["concurrency"] == 16)
+    return privacy.measure(secrets, say, rates[len(rates) // 2] if rates else None)
 
 
 def machine() -> dict:
@@ -359,7 +361,7 @@ def main() -> int:
                "password_hash": hashing, "backends": {}}
     for name in SETTINGS["backends"]:
         results["backends"][name] = run_backend(name, secrets, stored_hash)
-    results["privacy"] = {} if ONLY_REFRESH else privacy_jobs(secrets)
+    results["privacy"] = {} if ONLY_REFRESH else privacy_jobs(secrets, results["backends"])
     results["elapsed_seconds"] = time.monotonic() - started
     report.write(results)
     return 0

@@ -46,6 +46,9 @@ def env(name: str, environ: dict, default: str | None = None) -> str | None:
     return default
 
 
+_STANDARD_TO_URLSAFE = str.maketrans("+/", "-_")
+
+
 def parse_keyring(text: str, name: str) -> dict[str, bytes]:
     """Parse ``id:base64,id:base64``; the first entry is the current key."""
     keys: dict[str, bytes] = {}
@@ -54,9 +57,11 @@ def parse_keyring(text: str, name: str) -> dict[str, bytes]:
         if not sep or not key_id:
             raise ConfigurationError(f"{name}: each entry must be 'id:base64key'")
         try:
-            raw = b64url_decode(encoded, padding=True)
+            # Keys made with `openssl rand -base64 32` use the standard alphabet.
+            raw = b64url_decode(encoded.translate(_STANDARD_TO_URLSAFE), padding=True)
         except ValueError as exc:
-            raise ConfigurationError(f"{name}: key {key_id!r} is not base64") from exc
+            raise ConfigurationError(f"{name}: key {key_id!r} is not canonical base64url "
+                                     "(or base64)") from exc
         if len(raw) < 32:
             raise ConfigurationError(f"{name}: key {key_id!r} is shorter than 32 bytes")
         keys[key_id] = raw

@@ -16,6 +16,7 @@ request with ``Authorization: Bearer $TESSERA_METRICS_TOKEN``; anyone else 401.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import os
@@ -40,6 +41,7 @@ DURATION = Histogram("tessera_http_request_duration_seconds",
 _COUNTED: dict[tuple[str, str], Counter] = {}
 _GAUGES: list[Callable[[], Iterable[GaugeMetricFamily]]] = []
 _PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def outcome_counter(name: str, documentation: str, routes: Iterable[tuple[str, str]]) -> Counter:
@@ -61,14 +63,29 @@ def _result(status: int) -> str:
     return g.get("error_code") or str(status)
 
 
+# labels() validates and locks on every call, which cost more than the update itself;
+# the label sets are few (routes x statuses, results), so each child is looked up once.
+@functools.lru_cache(maxsize=2048)
+def _request_series(method: str, rule: str, status: int):
+    return REQUESTS.labels(method, rule, str(status)), DURATION.labels(rule)
+
+
+@functools.lru_cache(maxsize=2048)
+def _outcome_series(counter: Counter, result: str):
+    return counter.labels(result)
+
+
 def _record(response):
     rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
     status = response.status_code
-    REQUESTS.labels(request.method, rule, str(status)).inc()
-    DURATION.labels(rule).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    # A client may send any method name: only known ones become labels.
+    method = request.method if request.method in _METHODS else "OTHER"
+    requests, duration = _request_series(method, rule, status)
+    requests.inc()
+    duration.observe(time.perf_counter() - g.get("started", time.perf_counter()))
     counter = _COUNTED.get((request.method, rule))
     if counter is not None:
-        counter.labels(_result(status)).inc()
+        _outcome_series(counter, _result(status)).inc()
     return response
 
 

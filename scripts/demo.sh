@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=.venv/bin
-URL="http://${HOST:-127.0.0.1}:${PORT:-8000}"
+# TESSERA_DEMO_URL: the service as devices reach it (e.g. through nginx, deploy/README.md).
+URL="${TESSERA_DEMO_URL:-http://${HOST:-127.0.0.1}:${PORT:-8000}}"
 CLIENT="$BIN/tessera-client"
 STATE_DIR="${TESSERA_DEMO_STATE_DIR:-${TESSERA_INSTANCE_DIR:-instance}/demo-device}"
 

@@ -63,11 +63,6 @@ class DatabaseReplayCache:
                                       {"key": key, "until": expires_at})
         return inserted.first() is not None
 
-    def purge(self, now: datetime) -> int:
-        """Forget proofs whose window has passed."""
-        result = self._session.execute(sa.delete(SpentProof).where(SpentProof.expires_at < now))
-        return result.rowcount
-
 
 class RedisReplayCache:
     """Spent proof ids in Redis, expiring by themselves."""

@@ -48,6 +48,14 @@ def test_counts_activations_refreshes_and_requests_by_route_template(client, wor
     assert activation_id not in after and "doesnotexist" not in after
 
 
+def test_a_made_up_method_does_not_become_a_label(client):
+    assert client.open("/v1/keys", method="BREW").status_code == 405
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "BREW" not in text
+    assert value(text, "tessera_http_requests_total", method="OTHER", route="(no route)",
+                 status="405") >= 1
+
+
 def test_from_outside_loopback_a_token_is_needed(app_factory):
     client = app_factory(TESSERA_METRICS_TOKEN="m" * 40).test_client()
     refused = client.get("/metrics", environ_base=OUTSIDE)

@@ -113,7 +113,7 @@ def test_security_headers_on_every_kind_of_answer(client, path, method, status):
 
 def _production_environ(tmp_path) -> dict:
     return {"TESSERA_ENV": "production", "TESSERA_SECRET_KEY": "s" * 48,
-            "TESSERA_PSEUDONYM_KEYS": "1:" + "A" * 43, "TESSERA_VAULT_KEYS": "v1:" + "B" * 43,
+            "TESSERA_PSEUDONYM_KEYS": "1:" + "A" * 43, "TESSERA_VAULT_KEYS": "v1:" + "B" * 42 + "A",
             "TESSERA_DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3",
             "TESSERA_COMPLIANCE_DATABASE_URL": f"sqlite:///{tmp_path}/b.sqlite3"}
 
