@@ -154,10 +154,18 @@ def load_config(environ: dict | None = None, overrides: dict | None = None) -> d
                                                   "100 per hour"),
         "TESSERA_RATELIMIT_CODE_FAILURES": env("TESSERA_RATELIMIT_CODE_FAILURES", environ,
                                                "20 per hour"),
+        # Failed staff console sign-ins, per staff name and per address.
+        "TESSERA_RATELIMIT_STAFF_FAILURES": env("TESSERA_RATELIMIT_STAFF_FAILURES", environ,
+                                                "10 per hour"),
         "TESSERA_DPOP_WINDOW_SECONDS": 300,
         "TESSERA_KEY_CACHE_SECONDS": int(env("TESSERA_KEY_CACHE_SECONDS", environ, "60")),
         # A Customer Area bearer token is good for an hour; signing in again makes a new one.
         "TESSERA_SESSION_SECONDS": int(env("TESSERA_SESSION_SECONDS", environ, "3600")),
+        # A staff console session ends this long after sign-in, whatever the activity.
+        "TESSERA_STAFF_SESSION_SECONDS": int(env("TESSERA_STAFF_SESSION_SECONDS", environ,
+                                                 "28800")),
+        # The issuer an authenticator app shows next to a staff member's TOTP entry.
+        "TESSERA_TOTP_ISSUER": env("TESSERA_TOTP_ISSUER", environ, "Tessera"),
         "TESSERA_STATEMENT_TIMEOUT_MS": int(env("TESSERA_STATEMENT_TIMEOUT_MS", environ, "5000")),
         "TESSERA_LOCK_TIMEOUT_MS": int(env("TESSERA_LOCK_TIMEOUT_MS", environ, "3000")),
         "TESSERA_PASSWORD_HASH": (PASSWORD_HASH_TESTING if profile == "testing"

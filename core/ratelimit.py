@@ -37,6 +37,7 @@ RULES = {
     "account-attempts": "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS",
     "account-failures": "TESSERA_RATELIMIT_ACCOUNT_FAILURES",
     "code-failures": "TESSERA_RATELIMIT_CODE_FAILURES",
+    "staff-failures": "TESSERA_RATELIMIT_STAFF_FAILURES",
 }
 STORAGE_ERRORS = (StorageError, RedisError, OSError)
 

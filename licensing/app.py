@@ -23,6 +23,7 @@ from licensing.activation import models as _activation_models  # noqa: F401
 from licensing.activation import offline
 from licensing.activation import views as desktop_views
 from licensing.admin import cli as admin_cli
+from licensing.admin import views as admin_views
 from licensing.catalog import models as _catalog_models  # noqa: F401
 from licensing.signing import cli as keys_cli
 from licensing.signing import models as _signing_models  # noqa: F401
@@ -54,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
             if engine.dialect.name == "sqlite":
                 sqlite_serialises_writers(engine)
     for blueprint in (desktop_views.blp, signing_views.blp, offline.blp, support_views.blp,
-                      health.blp):
+                      admin_views.blp, health.blp):
         api.register_blueprint(blueprint)
     customer_views.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)

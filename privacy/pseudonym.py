@@ -22,6 +22,7 @@ EMAIL = "email"
 SUBJECT = "subject"
 ACTIVATION_CODE = "activation-code"
 STAFF_TOKEN = "staff-token"
+STAFF_SESSION = "staff-session"
 SESSION_TOKEN = "session-token"
 
 

@@ -66,7 +66,9 @@ CATEGORIES = {
     "erasure.tombstone": "pseudonym, scope and time of an erasure, for replay after a restore",
     "consent.record": "consent given or withdrawn, and when",
     "access.audit": "who read a subject's data, when, why and under which purpose",
-    "staff.identity": "staff name, role and token (kept only as HMAC)",
+    "staff.identity": "staff name and role; API tokens and console sessions (kept only as "
+                      "HMAC, with last use); console password (argon2id hash) and TOTP "
+                      "secret (vault-encrypted)",
 }
 
 SUBJECTS = {
@@ -309,7 +311,8 @@ PURPOSES = PurposeRegistry([
         ("staff.identity", "access.audit"),
         ("staff",), "while the staff member is active, then 12 months",
         (RetentionPeriod("disabled_staff", "a disabled staff member", 365,
-                         "the staff member is disabled"),),
+                         "the staff member is disabled"),
+         RetentionPeriod("staff_session", "a staff console sign-in session", 0, "it expires")),
         ("hosting_provider",),
         "Not in the customer privacy policy: the staff's own notice; recorded here because "
         "Art 30 covers every processing."),

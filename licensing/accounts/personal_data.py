@@ -19,7 +19,7 @@ from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat, SpentProof
 from licensing.activation.seats import ERASED, release_where
 from licensing.catalog.models import ActivationCode, License, Product
-from licensing.support.models import Staff
+from licensing.support.models import Staff, StaffConsoleSession
 from privacy.providers import ACCOUNT, ErasureOutcome, Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import (LICENSE_ACTIVATION, LICENSE_COMPLIANCE, LICENSE_REFRESH,
@@ -65,6 +65,11 @@ RETENTION_RULES = (
         lambda cutoff: Staff.__table__.c.disabled_at < cutoff,
         purpose=STAFF_ACCESS, period="disabled_staff",
         description="staff disabled more than 12 months ago"),
+    RetentionRule(
+        "staff_console_sessions.expired", StaffConsoleSession.__table__,
+        lambda cutoff: StaffConsoleSession.__table__.c.expires_at < cutoff,
+        purpose=STAFF_ACCESS, period="staff_session",
+        description="staff console sessions past their expiry"),
     RetentionRule(
         "spent_proofs.expired", SpentProof.__table__,
         lambda cutoff: SpentProof.__table__.c.expires_at < cutoff, days=0,

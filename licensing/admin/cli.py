@@ -1,4 +1,8 @@
-"""`flask admin ...`: products, accounts, licenses, codes and staff; every command can answer in one JSON line."""
+"""`flask admin ...`: products, accounts, licenses, codes and staff.
+
+Each command is the twin of an admin API endpoint (licensing.admin.views):
+both call AdminService and print the same ``*_record``.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,16 @@ from flask.cli import AppGroup
 from core.cli import json_option, report, run
 from core.database import db, rfc3339, utcnow
 from licensing.accounts.models import Account
-from licensing.admin.services import AdminService
+from licensing.admin.services import (AdminService, account_record, license_record,
+                                      product_record, staff_record)
 from licensing.catalog.models import License, Product
-from licensing.wiring import components
+from licensing.support.models import STAFF_ROLES
+from licensing.support.services import provisioning_uri
+from licensing.support.wiring import admin_service, staff_service
 
 admin = AppGroup("admin", help="Create products, accounts, licenses, codes and staff.")
 DEMO_PRODUCT = "numflo"
 DEMO_USERNAME = "demo"
-
-
-def _admin() -> AdminService:
-    parts = components()
-    return AdminService(db.session, parts.pseudonymizer, parts.passwords)
 
 
 @admin.command("create-product")
@@ -32,9 +34,8 @@ def _admin() -> AdminService:
 @json_option
 def create_product(code, name, as_json):
     """Create a product CODE called NAME."""
-    product = run(lambda: _admin().create_product(code, name))
-    report(as_json, {"id": product.id, "code": product.code, "name": product.name},
-           f"product {product.code} created")
+    product = run(lambda: admin_service().create_product(code, name))
+    report(as_json, product_record(product), f"product {product.code} created")
 
 
 @admin.command("create-account")
@@ -48,14 +49,14 @@ def create_product(code, name, as_json):
 @json_option
 def create_account(username, email, password, name, country, company, as_json):
     """Create a Customer Area account USERNAME."""
-    account = run(lambda: _admin().create_account(
+    account = run(lambda: admin_service().create_account(
         username, password, email, name=name, company=company, country=country))
-    report(as_json, {"id": account.id, "username": account.username},
+    report(as_json, account_record(account),
            f"account {account.username} created ({account.id})")
 
 
 @admin.command("issue-license")
-@click.argument("username")
+@click.argument("account")
 @click.argument("product")
 @click.option("--seats", type=click.IntRange(min=1), required=True)
 @click.option("--kind", type=click.Choice(["subscription", "perpetual", "trial"]),
@@ -66,17 +67,41 @@ def create_account(username, email, password, name, country, company, as_json):
 @click.option("--grace-seconds", type=click.IntRange(min=0))
 @click.option("--offline-lease-seconds", type=click.IntRange(min=60))
 @json_option
-def issue_license(username, product, seats, kind, days, entitlements, lease_seconds,
+def issue_license(account, product, seats, kind, days, entitlements, lease_seconds,
                   grace_seconds, offline_lease_seconds, as_json):
-    """Issue a license of PRODUCT to USERNAME."""
-    license = run(lambda: _admin().issue_license(
-        username, product, seats=seats, kind=kind, days=days, entitlements=list(entitlements),
+    """Issue a license of PRODUCT to ACCOUNT (username or account id)."""
+    license = run(lambda: admin_service().issue_license(
+        account, product, seats=seats, kind=kind, days=days, entitlements=list(entitlements),
         lease_seconds=lease_seconds, grace_seconds=grace_seconds,
         offline_lease_seconds=offline_lease_seconds))
-    payload = {"id": license.id, "account": username, "product": product, "kind": license.kind,
-               "seats": license.seats, "expires_at": rfc3339(license.expires_at),
-               "entitlements": license.entitlements}
-    report(as_json, payload, f"license {license.id} issued: {seats} seat(s), {kind}")
+    report(as_json, license_record(license),
+           f"license {license.id} issued: {seats} seat(s), {kind}")
+
+
+def _license_command(name: str, action: str, help_text: str):
+    @admin.command(name, help=help_text)
+    @click.argument("license_id")
+    @json_option
+    def command(license_id, as_json):
+        license = run(lambda: getattr(admin_service(), action)(license_id))
+        report(as_json, license_record(license), f"license {license.id} is {license.status}")
+    return command
+
+
+_license_command("suspend", "suspend", "Suspend LICENSE_ID (activation and refresh refused).")
+_license_command("reinstate", "reinstate", "Make the suspended LICENSE_ID active again.")
+_license_command("revoke", "revoke", "Revoke LICENSE_ID for good.")
+
+
+@admin.command("renew")
+@click.argument("license_id")
+@click.option("--days", type=click.IntRange(min=1), required=True)
+@json_option
+def renew(license_id, days, as_json):
+    """Extend LICENSE_ID by DAYS from its end (or from now once it has ended)."""
+    license = run(lambda: admin_service().renew(license_id, days))
+    report(as_json, license_record(license),
+           f"license {license.id} now ends {rfc3339(license.expires_at)}")
 
 
 @admin.command("issue-code")
@@ -85,7 +110,7 @@ def issue_license(username, product, seats, kind, days, entitlements, lease_seco
 @json_option
 def issue_code(license_id, days, as_json):
     """Issue a single-use activation code for LICENSE_ID (shown once)."""
-    code, record = run(lambda: _admin().issue_code(license_id, days))
+    code, record = run(lambda: admin_service().issue_code(license_id, days))
     report(as_json, {"code": code, "license": license_id,
                      "expires_at": rfc3339(record.expires_at)},
            f"activation code (shown once): {code}")
@@ -93,21 +118,73 @@ def issue_code(license_id, days, as_json):
 
 @admin.command("create-staff")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["support", "compliance", "privacy", "admin"]),
-              required=True)
+@click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
 @json_option
 def create_staff(name, role, as_json):
-    """Create a staff member NAME with ROLE; prints the bearer token once."""
-    token, staff = run(lambda: _admin().create_staff(name, role))
-    report(as_json, {"id": staff.id, "name": staff.name, "role": staff.role, "token": token},
+    """Create a staff member NAME with ROLE; prints the API bearer token once."""
+    token, staff = run(lambda: admin_service().create_staff(name, role))
+    report(as_json, {**staff_record(staff), "token": token},
            f"staff token for {name} (shown once): {token}")
+
+
+@admin.command("disable-staff")
+@click.argument("name")
+@json_option
+def disable_staff(name, as_json):
+    """Disable staff member NAME: every token is revoked and console sessions end."""
+    staff = run(lambda: admin_service().disable_staff(name))
+    report(as_json, staff_record(staff), f"staff member {staff.name} disabled")
+
+
+@admin.command("set-staff-password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given (keeps it out of shell history).")
+@click.option("--totp", is_flag=True,
+              help="Also make a new TOTP secret and print its otpauth URI once.")
+@json_option
+def set_staff_password(name, password, totp, as_json):
+    """Set the console password of staff member NAME (and, with --totp, a new TOTP secret)."""
+    service = staff_service()
+    staff = run(lambda: service.named(name))
+    run(lambda: service.set_password(staff, password))
+    payload, message = staff_record(staff), f"password of {staff.name} set"
+    if totp:
+        secret = service.enable_totp(staff)
+        uri = provisioning_uri(staff, secret, current_app.config["TESSERA_TOTP_ISSUER"])
+        payload.update(totp_secret=secret, otpauth_uri=uri)
+        message += f"; TOTP (shown once) secret {secret}\n{uri}"
+    report(as_json, payload, message)
+
+
+@admin.command("issue-staff-token")
+@click.argument("name")
+@json_option
+def issue_staff_token(name, as_json):
+    """Issue another API bearer token for staff member NAME (shown once)."""
+    service = staff_service()
+    token, record = run(lambda: service.issue_token(service.named(name)))
+    report(as_json, {"id": record.id, "staff": record.staff_id, "token": token},
+           f"staff token {record.id} for {name} (shown once): {token}")
+
+
+@admin.command("revoke-staff-token")
+@click.argument("name")
+@click.argument("token_id", type=int)
+@json_option
+def revoke_staff_token(name, token_id, as_json):
+    """Revoke API token TOKEN_ID of staff member NAME."""
+    service = staff_service()
+    record = run(lambda: service.revoke_token(service.named(name), token_id))
+    report(as_json, {"id": record.id, "revoked_at": rfc3339(record.revoked_at)},
+           f"staff token {record.id} revoked")
 
 
 @admin.command("seed-demo")
 @json_option
 def seed_demo(as_json):
     """Make sure a demo product, account and 2-seat license exist; issue a fresh code."""
-    service = _admin()
+    service = admin_service()
     if db.session.scalar(sa.select(Product.id).where(Product.code == DEMO_PRODUCT)) is None:
         service.create_product(DEMO_PRODUCT, "NUMFLO CFD (demo)")
     if db.session.scalar(sa.select(Account.id).where(Account.username == DEMO_USERNAME)) is None:

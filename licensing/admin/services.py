@@ -1,4 +1,9 @@
-"""Administration: products, accounts, licenses, activation codes, staff."""
+"""Administration: products, accounts, licenses, activation codes, staff.
+
+One service behind both `flask admin` (licensing.admin.cli) and the admin
+API (licensing.admin.views), and the ``*_record`` functions give both the
+same answer, so the two cannot drift.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from core.database import utcnow
+from core.database import rfc3339, utcnow
 from licensing import errors
-from licensing.support.staff import STAFF_TOKEN
-from licensing.accounts.directory import AccountDirectory
+from licensing.accounts.directory import ACCOUNT_ID_PREFIX, AccountDirectory
 from licensing.accounts.models import Account
 from licensing.accounts.passwords import PasswordService
 from licensing.catalog.codes import generate_code
 from licensing.catalog.models import LICENSE_KINDS, ActivationCode, License, Product
-from licensing.support.models import STAFF_ROLES, Staff
+from licensing.support.models import Staff
+from licensing.support.services import StaffService
 from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
 
@@ -41,12 +46,17 @@ class AdminService:
         self._session.flush()
         return product
 
-    def create_account(self, username: str, password: str, email: str, *,
+    def create_account(self, username: str, password: str | None, email: str, *,
                        name: str | None = None, company: str | None = None,
                        country: str | None = None) -> Account:
-        """A new Customer Area account; the email goes to the vault and its blind index."""
+        """A new Customer Area account; the email goes to the vault and its blind index.
+
+        With no PASSWORD the account gets a random one nobody knows: it is reached
+        by activation codes until a password is set.
+        """
         if self._exists(sa.select(Account.id).where(Account.username == username)):
             raise errors.Conflict(f"Account {username!r} already exists.")
+        password = password if password is not None else secrets.token_urlsafe(24)
         account = Account(username=username, password_hash=self._passwords.hash(password),
                           name=name, company=company,
                           country=country.upper() if country else None)
@@ -55,11 +65,16 @@ class AdminService:
         self._session.flush()
         return account
 
-    def account(self, username: str) -> Account:
-        """The account named USERNAME."""
-        account = self._session.scalar(sa.select(Account).where(Account.username == username))
+    def account(self, reference: str) -> Account:
+        """The live account with the id (acc_...) or, failing that, the username REFERENCE."""
+        account = None
+        if reference.startswith(ACCOUNT_ID_PREFIX):
+            account = self._session.get(Account, reference)
+        if account is None or account.erased_at is not None:
+            account = self._session.scalar(
+                sa.select(Account).where(Account.username == reference))
         if account is None:
-            raise errors.NotFound(f"No account {username!r}.")
+            raise errors.NotFound(f"No account {reference!r}.")
         return account
 
     def product(self, code: str) -> Product:
@@ -69,11 +84,11 @@ class AdminService:
             raise errors.NotFound(f"No product {code!r}.")
         return product
 
-    def issue_license(self, username: str, product_code: str, *, seats: int, kind: str,
+    def issue_license(self, account: str, product_code: str, *, seats: int, kind: str,
                       days: int | None = None, entitlements: list[str] | None = None,
                       lease_seconds: int | None = None, grace_seconds: int | None = None,
                       offline_lease_seconds: int | None = None) -> License:
-        """A license of PRODUCT_CODE for USERNAME; perpetual licenses never end."""
+        """A license of PRODUCT_CODE for ACCOUNT (id or username); perpetual ones never end."""
         if kind not in LICENSE_KINDS:
             raise errors.ValidationFailed(errors={"kind": [f"one of {', '.join(LICENSE_KINDS)}"]})
         if seats < 1:
@@ -82,7 +97,7 @@ class AdminService:
             days = 30 if kind == "trial" else 365
         now = self._clock()
         license = License(
-            account_id=self.account(username).id, product_id=self.product(product_code).id,
+            account_id=self.account(account).id, product_id=self.product(product_code).id,
             kind=kind, seats=seats, starts_at=now, status="active",
             expires_at=None if kind == "perpetual" else now + timedelta(days=days),
             entitlements=list(entitlements or []))
@@ -94,11 +109,16 @@ class AdminService:
         self._session.flush()
         return license
 
-    def issue_code(self, license_id: str, days: int = 30) -> tuple[str, ActivationCode]:
-        """A new single-use activation code; the plain code is returned once, never stored."""
+    def license(self, license_id: str) -> License:
+        """The license with LICENSE_ID."""
         license = self._session.get(License, license_id)
         if license is None:
             raise errors.NotFound(f"No license {license_id!r}.")
+        return license
+
+    def issue_code(self, license_id: str, days: int = 30) -> tuple[str, ActivationCode]:
+        """A new single-use activation code; the plain code is returned once, never stored."""
+        license = self.license(license_id)
         code = generate_code()
         digest = self._pseudonyms.pseudonym(domains.ACTIVATION_CODE, code.replace("-", ""))
         record = ActivationCode(license_id=license.id, code_hmac=digest.value,
@@ -108,13 +128,79 @@ class AdminService:
         self._session.flush()
         return code, record
 
-    def create_staff(self, name: str, role: str) -> tuple[str, Staff]:
-        """A staff member; the bearer token is returned once, stored only as HMAC."""
-        if role not in STAFF_ROLES:
-            raise errors.ValidationFailed(errors={"role": [f"one of {', '.join(STAFF_ROLES)}"]})
-        token = STAFF_TOKEN.new()
-        digest = self._pseudonyms.pseudonym(domains.STAFF_TOKEN, token)
-        staff = Staff(name=name, role=role, token_hmac=digest.value, key_version=digest.key_version)
-        self._session.add(staff)
+    def renew(self, license_id: str, days: int) -> License:
+        """Extend the license by DAYS from its end, or from now if it has ended."""
+        license = self.license(license_id)
+        if license.expires_at is None:
+            raise errors.Conflict("A perpetual license has no end to renew.")
+        if days < 1:
+            raise errors.ValidationFailed(errors={"days": ["at least 1"]})
+        license.expires_at = max(license.expires_at, self._clock()) + timedelta(days=days)
         self._session.flush()
-        return token, staff
+        return license
+
+    def suspend(self, license_id: str) -> License:
+        """Suspend an active license: activation and refresh answer LICENSE_SUSPENDED."""
+        return self._change_status(license_id, "suspended", allowed_from=("active", "suspended"))
+
+    def reinstate(self, license_id: str) -> License:
+        """Make a suspended license active again."""
+        return self._change_status(license_id, "active", allowed_from=("suspended", "active"))
+
+    def revoke(self, license_id: str) -> License:
+        """Revoke the license for good: it cannot be reinstated."""
+        return self._change_status(license_id, "revoked",
+                                   allowed_from=("active", "suspended", "revoked"))
+
+    def _change_status(self, license_id: str, status: str, allowed_from: tuple[str, ...]):
+        license = self._session.get(License, license_id, with_for_update=True)
+        if license is None:
+            raise errors.NotFound(f"No license {license_id!r}.")
+        if license.status not in allowed_from:
+            raise errors.Conflict(f"A {license.status} license cannot become {status}.")
+        license.status = status
+        self._session.flush()
+        return license
+
+    def create_staff(self, name: str, role: str,
+                     password: str | None = None) -> tuple[str, Staff]:
+        """A staff member; the bearer token is returned once, stored only as HMAC."""
+        return self._staff().create(name, role, password)
+
+    def disable_staff(self, reference: int | str) -> Staff:
+        """Disable the staff member with this id or name: tokens revoked, sessions ended."""
+        staff = self._staff()
+        found = staff.get(reference) if isinstance(reference, int) else staff.named(reference)
+        return staff.disable(found)
+
+    def _staff(self) -> StaffService:
+        return StaffService(self._session, self._pseudonyms, self._passwords, self._clock)
+
+
+def product_record(product: Product) -> dict:
+    """A product as `flask admin` and the admin API show it."""
+    return {"id": product.id, "code": product.code, "name": product.name}
+
+
+def account_record(account: Account) -> dict:
+    """An account as `flask admin` and the admin API show it (the creator typed it all)."""
+    return {"id": account.id, "username": account.username, "email": account.email,
+            "name": account.name, "company": account.company, "country": account.country,
+            "created_at": rfc3339(account.created_at)}
+
+
+def license_record(license: License) -> dict:
+    """A license as `flask admin` and the admin API show it."""
+    return {"id": license.id, "account": license.account_id, "product": license.product.code,
+            "kind": license.kind, "status": license.status, "seats": license.seats,
+            "starts_at": rfc3339(license.starts_at), "expires_at": rfc3339(license.expires_at),
+            "entitlements": list(license.entitlements or []),
+            "lease_seconds": license.lease_seconds, "grace_seconds": license.grace_seconds,
+            "offline_lease_seconds": license.offline_lease_seconds}
+
+
+def staff_record(staff: Staff) -> dict:
+    """A staff member as `flask admin` and the admin API show them (no secret)."""
+    return {"id": staff.id, "name": staff.name, "role": staff.role,
+            "totp": staff.totp_secret is not None, "created_at": rfc3339(staff.created_at),
+            "disabled_at": rfc3339(staff.disabled_at)}

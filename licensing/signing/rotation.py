@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from licensing.accounts.models import Account, CustomerSession
 from licensing.activation.models import Seat
 from licensing.catalog.models import ActivationCode
-from licensing.support.models import Staff
+from licensing.support.models import StaffConsoleSession, StaffToken
 from privacy.models import AccessLogEntry
 from privacy.pseudonym import Pseudonymizer
 from privacy.vault import Vault, VaultRotation
@@ -23,7 +23,8 @@ PSEUDONYM_VERSIONS = {
     "seats.device_pseudonym": (Seat.device_key_version, Seat.device_pseudonym.isnot(None)),
     "accounts.email_index": (Account.email_index_version, Account.email_index.isnot(None)),
     "activation_codes.code_hmac": (ActivationCode.key_version, sa.true()),
-    "staff.token_hmac": (Staff.key_version, sa.true()),
+    "staff_tokens.token_hmac": (StaffToken.key_version, sa.true()),
+    "staff_console_sessions.token_hmac": (StaffConsoleSession.key_version, sa.true()),
     "customer_sessions.token_hmac": (CustomerSession.key_version, sa.true()),
     "access_log.subject_pseudonym": (AccessLogEntry.subject_key_version, sa.true()),
 }

@@ -1,34 +1,38 @@
-"""Staff bearer tokens: authenticate, then allow by role."""
+"""Staff at the HTTP edge: bearer token, role, and the reason for each look-up."""
 
 from __future__ import annotations
 
 import functools
 
-import sqlalchemy as sa
 from flask import g, request
 
 from core.database import db
-from core.tokens import TokenKind
 from licensing import errors
 from licensing.support.models import Staff
-from licensing.wiring import components
-from privacy import pseudonym as domains
+from licensing.support.services import STAFF_TOKEN
+from licensing.support.wiring import staff_service
 from privacy.audit import Access, Actor, clean_reason
-from privacy.wiring import audit_service
 
-# Staff API tokens.
-STAFF_TOKEN = TokenKind("tss_")
+__all__ = ["STAFF_TOKEN", "authenticate_staff", "allows", "staff_actor", "require_role",
+           "access_reason", "request_access"]
+
+ADMIN = "admin"
+REASON_HEADER = "X-Access-Reason"
 
 
 def authenticate_staff(authorization: str | None) -> Staff:
-    """The active staff member whose bearer token this is."""
+    """The active staff member whose live bearer token AUTHORIZATION carries."""
     token = STAFF_TOKEN.from_header(authorization)
-    digests = [p.value for p in components().pseudonymizer.candidates(domains.STAFF_TOKEN, token)]
-    # The look-up is by HMAC, so no secret is compared byte by byte here.
-    staff = db.session.scalar(sa.select(Staff).where(Staff.token_hmac.in_(digests)))
-    if staff is None or staff.disabled_at is not None:
-        raise STAFF_TOKEN.invalid()
+    staff = staff_service().authenticate_token(token)
+    # The token's last use is a fact whatever the request's outcome, so it is kept
+    # now rather than with the request's own work (which may roll back).
+    db.session.commit()
     return staff
+
+
+def allows(staff: Staff, roles: tuple[str, ...]) -> bool:
+    """Whether STAFF's role is one of ROLES (admin holds every role)."""
+    return staff.role in roles or staff.role == ADMIN
 
 
 def staff_actor(roles: tuple[str, ...]) -> Actor:
@@ -37,7 +41,7 @@ def staff_actor(roles: tuple[str, ...]) -> Actor:
     privacy's endpoints get this function injected: staff auth lives here.
     """
     staff = authenticate_staff(request.headers.get("Authorization"))
-    if staff.role not in roles and staff.role != "admin":
+    if not allows(staff, roles):
         raise errors.Forbidden()
     g.staff = staff
     g.actor = Actor(id=f"staff:{staff.id}", role=staff.role)
@@ -57,10 +61,9 @@ def require_role(*roles: str):
 
 def access_reason() -> str:
     """The X-Access-Reason every look-up of a person's data must carry (identifiers scrubbed)."""
-    return clean_reason(request.headers.get("X-Access-Reason"), "X-Access-Reason")
+    return clean_reason(request.headers.get(REASON_HEADER), REASON_HEADER)
 
 
-def record_access(purpose: str, reason: str, subject_id: str, action: str) -> None:
-    """Record in the access log that the request's staff member acted on SUBJECT_ID's data."""
-    audit_service().record(Access(g.actor, purpose, reason, g.get("request_id")), subject_id,
-                           action)
+def request_access(purpose: str) -> Access:
+    """Who (the request's staff member) reads under PURPOSE and why (400 without a reason)."""
+    return Access(g.actor, purpose, access_reason(), g.get("request_id"))

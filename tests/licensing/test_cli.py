@@ -9,7 +9,7 @@ from support import Device, decode_lease, unverified_claims, unverified_header
 
 from core.database import db
 from licensing.catalog.models import ActivationCode
-from licensing.support.models import Staff
+from licensing.support.models import StaffToken
 
 
 def invoke_json(runner, *args):
@@ -54,7 +54,8 @@ def test_create_staff_token_is_stored_as_hmac(app, runner):
     staff = invoke_json(runner, "admin", "create-staff", "Sam", "--role", "support")
     assert staff["token"].startswith("tss_") and len(staff["token"]) > 40
     with app.app_context():
-        row = db.session.scalar(sa.select(Staff))
+        row = db.session.scalar(sa.select(StaffToken))
+        assert row.staff_id == staff["id"] and row.last_used_at is None
         assert row.token_hmac != staff["token"] and staff["token"] not in row.token_hmac
 
 

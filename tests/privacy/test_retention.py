@@ -17,7 +17,7 @@ from core.database import db
 from licensing.accounts.models import CustomerSession
 from licensing.activation.models import Seat, SpentProof
 from licensing.catalog.models import ActivationCode
-from licensing.support.models import Staff
+from licensing.support.models import Staff, StaffConsoleSession, StaffToken
 from privacy.models import AccessLogEntry
 from privacy.retention import LOCK_NAME, RetentionRule, RetentionService, _lock_key
 
@@ -27,7 +27,7 @@ EXPECTED = {
                            "customer_sessions.expired": 1},
     "license.compliance": {"seats.history": 1},
     "support": {"access_log.expired": 1},
-    "staff.access": {"staff.disabled": 1},
+    "staff.access": {"staff.disabled": 1, "staff_console_sessions.expired": 1},
     "housekeeping": {"spent_proofs.expired": 1},
 }
 
@@ -40,6 +40,15 @@ def _seat(license_id, name, *, released=None, prefix_age=None):
                 release_reason="deactivated" if released is not None else None,
                 country="BE", ip_prefix="81.2.69.0/24" if prefix_age is not None else None,
                 ip_prefix_at=days_ago(prefix_age) if prefix_age is not None else None)
+
+
+def _staff(name, mark, *, disabled=None, sessions=None) -> list:
+    staff = Staff(name=name, role="support",
+                  disabled_at=days_ago(disabled) if disabled is not None else None)
+    return [staff, StaffToken(staff=staff, token_hmac=mark * 64, key_version=1),
+            *(StaffConsoleSession(staff=staff, token_hmac=key * 64, key_version=1,
+                                  expires_at=days_ago(age))
+              for key, age in (sessions or {}).items())]
 
 
 @pytest.fixture
@@ -67,10 +76,10 @@ def seeded(app, world):
                              subject_pseudonym="f" * 64, subject_key_version=1,
                              purpose="support", action="account.lookup", reason="TICKET-1")
               for age in (10, 400)),
-            Staff(name="Gone", role="support", token_hmac="d" * 64, key_version=1,
-                  disabled_at=days_ago(400)),
-            Staff(name="Leaving", role="support", token_hmac="e" * 64, key_version=1,
-                  disabled_at=days_ago(10)),
+            # A deleted staff member's tokens and sessions go with them (cascade).
+            *_staff("Gone", "d", disabled=400, sessions={"3": -1}),
+            *_staff("Leaving", "e", disabled=10),
+            *_staff("Active", "f", sessions={"5": 1 / 24, "6": -1 / 24}),
             SpentProof(jti_hash="1" * 64, expires_at=days_ago(1 / 24)),
             SpentProof(jti_hash="2" * 64, expires_at=days_ago(-1 / 24)),
             *(CustomerSession(account_id=account_id, token_hmac=mark * 64, key_version=1,
@@ -97,6 +106,10 @@ def _state(app) -> dict:
             "proofs": sorted(p.jti_hash[0] for p in db.session.scalars(sa.select(SpentProof))),
             "sessions": sorted(s.token_hmac[0]
                                for s in db.session.scalars(sa.select(CustomerSession))),
+            "staff_tokens": sorted(t.token_hmac[0]
+                                   for t in db.session.scalars(sa.select(StaffToken))),
+            "staff_sessions": sorted(s.token_hmac[0] for s in db.session.scalars(
+                sa.select(StaffConsoleSession))),
         }
 
 
@@ -116,9 +129,11 @@ def test_purge_removes_exactly_the_expired_rows(app, runner, seeded):
                   "act_recentrelease": (True, "81.2.69.0/24"), "act_oldrelease": (False, None)},
         "codes": ["a"],
         "log": 1,
-        "staff": ["Leaving"],
+        "staff": ["Active", "Leaving"],
         "proofs": ["2"],
         "sessions": ["8"],
+        "staff_tokens": ["e", "f"],
+        "staff_sessions": ["6"],
     }
     with app.app_context():
         husk = db.session.get(Seat, "act_oldrelease")
