@@ -148,9 +148,9 @@ def set_staff_password(name, password, totp, as_json):
     service = staff_service()
     staff = run(lambda: service.named(name))
     run(lambda: service.set_password(staff, password))
+    secret = service.enable_totp(staff) if totp else None
     payload, message = staff_record(staff), f"password of {staff.name} set"
-    if totp:
-        secret = service.enable_totp(staff)
+    if secret:
         uri = provisioning_uri(staff, secret, current_app.config["TESSERA_TOTP_ISSUER"])
         payload.update(totp_secret=secret, otpauth_uri=uri)
         message += f"; TOTP (shown once) secret {secret}\n{uri}"
