@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable
 
-from licensing.extensions import db
-from licensing.models import Seat
+from core.database import db
+from licensing.activation.models import Seat
 from licensing.support.wiring import admin_service, staff_service
 from licensing.wiring import components
 from privacy import pseudonym as domains

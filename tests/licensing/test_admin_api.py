@@ -6,12 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
-
-from licensing.extensions import db
-from licensing.models import License
-from licensing.types import rfc3339
 from privacy_support import invoke_json, staff_token
 from support import Device
+
+from core.database import db, rfc3339
+from licensing.catalog.models import License
 
 VOLATILE = ("id", "created_at", "starts_at", "expires_at", "account", "token")
 

@@ -10,13 +10,11 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from core.database import db, utcnow
 from licensing import errors
-from licensing.extensions import db
-from licensing.models import Staff
-from licensing.support.models import StaffConsoleSession, StaffToken
+from licensing.support.models import Staff, StaffConsoleSession, StaffToken
 from licensing.support.signin import StaffConsoleSessionService, StaffSignInService
 from licensing.support.wiring import console_session_service, staff_service
-from licensing.types import utcnow
 from licensing.wiring import components
 
 PASSWORD = "staff correct horse battery"

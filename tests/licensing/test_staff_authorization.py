@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from staff_access import CALLERS, PRINCIPALS, STAFF_ENDPOINTS, StaffWorld
 
 CASES = [(endpoint, principal) for endpoint in STAFF_ENDPOINTS for principal in PRINCIPALS]

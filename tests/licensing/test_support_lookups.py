@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+from staff_access import StaffWorld
+from support import Device
 
-from licensing.extensions import db
-from licensing.models import Account, Seat
+from core.database import db
+from licensing.accounts.models import Account
+from licensing.activation.models import Seat
 from licensing.wiring import components
 from privacy import pseudonym as domains
 from privacy.audit import subject_pseudonym
 from privacy.models import AccessLogEntry
-from staff_access import StaffWorld
-from support import Device
 
 REASON = "TICKET-4711 customer lost laptop"
 CANARY = {"username": "canary-carla", "email": "Carla.Canary-7f3a@Example.ORG",
