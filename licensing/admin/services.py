@@ -7,6 +7,7 @@ same answer, so the two cannot drift.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
