@@ -22,7 +22,7 @@ from licensing import errors
 from licensing.accounts.directory import AccountDirectory
 from licensing.accounts.models import Account
 from licensing.activation.models import Seat
-from licensing.activation import seats as seat_release
+from licensing.activation import seats
 from licensing.admin.services import AdminService
 from licensing.catalog.models import License, Product
 from privacy import pseudonym as domains
@@ -78,34 +78,35 @@ class SupportService:
     def license(self, license_id: str) -> dict:
         """One license, its holder's id and username, and all its activations."""
         license = self._license(license_id)
-        seats = self._session.scalars(sa.select(Seat).where(Seat.license_id == license.id)
-                                      .order_by(Seat.activated_at, Seat.id))
+        activations = self._session.scalars(
+            sa.select(Seat).where(Seat.license_id == license.id)
+            .order_by(Seat.activated_at, Seat.id))
         self._log(license.account_id, "support.license.read")
         account = license.account
         return {**self._license_view(license), "starts_at": rfc3339(license.starts_at),
                 "account": {"id": account.id, "username": account.username,
                             "restricted": account.restricted_at is not None},
-                "activations": [activation_view(seat) for seat in seats]}
+                "activations": [activation_view(seat) for seat in activations]}
 
     @processes(SUPPORT)
     def devices(self, product: str, fingerprint: str) -> list[dict]:
         """Activations of PRODUCT by the device whose ID is FINGERPRINT (pseudonymised here)."""
         candidates = [p.value for p in self._pseudonyms.candidates(domains.DEVICE, fingerprint)]
-        seats = list(self._session.scalars(
+        found = list(self._session.scalars(
             sa.select(Seat).join(License, Seat.license_id == License.id)
             .join(Product, License.product_id == Product.id)
             .where(Product.code == product, Seat.device_pseudonym.in_(candidates))
             .order_by(Seat.activated_at, Seat.id)))
-        for account_id in sorted({seat.license.account_id for seat in seats}):
+        for account_id in sorted({seat.license.account_id for seat in found}):
             self._log(account_id, "support.device.lookup")
-        return [{**activation_view(seat), "license": seat.license_id} for seat in seats]
+        return [{**activation_view(seat), "license": seat.license_id} for seat in found]
 
     @processes(SUPPORT)
     def release(self, activation_id: str) -> dict:
         """Release a seat for its holder (idempotent), e.g. of a lost or air-gapped device."""
-        seat = seat_release.locked_seat(self._session, activation_id)
+        seat = seats.locked_seat(self._session, activation_id)
         self._check_not_restricted(seat.license.account)
-        seat_release.release(seat, seat_release.SUPPORT, self._clock())
+        seats.release(seat, seats.SUPPORT, self._clock())
         self._log(seat.license.account_id, "support.activation.release")
         return {"activation_id": seat.id, "released_at": rfc3339(seat.released_at)}
 

@@ -9,13 +9,13 @@ and the console pages call the same methods.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import pyotp
 import sqlalchemy as sa
 
 from core.database import utcnow
+from core.tokens import TokenKind
 from licensing import errors
 from licensing.accounts.passwords import PasswordService
 from licensing.support.models import STAFF_ROLES, Staff, StaffConsoleSession, StaffToken
@@ -23,8 +23,8 @@ from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import STAFF_ACCESS, processes
 
-TOKEN_PREFIX = "tss_"
-MAX_TOKEN_LENGTH = 128
+# Staff API tokens; the prefix is known to redaction (core.tokens).
+STAFF_TOKEN = TokenKind("tss_")
 MIN_PASSWORD_LENGTH = 12
 # last_used_at is written at most this often: a staff tool polling the API
 # should not turn every read into a write.
@@ -92,7 +92,7 @@ class StaffService:
         """A new API token for STAFF; the plain token is returned once, never stored."""
         if staff.disabled_at is not None:
             raise errors.Conflict("This staff member is disabled.")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = STAFF_TOKEN.new()
         digest = self._pseudonyms.pseudonym(domains.STAFF_TOKEN, token)
         record = StaffToken(staff_id=staff.id, token_hmac=digest.value,
                             key_version=digest.key_version, created_at=self._clock())
@@ -118,14 +118,14 @@ class StaffService:
     @processes(STAFF_ACCESS)
     def authenticate_token(self, token: str) -> Staff:
         """The active staff member whose live API token TOKEN is; stamps its last use."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
-            raise errors.Unauthenticated()
+        if not token.startswith(STAFF_TOKEN.prefix) or len(token) > STAFF_TOKEN.max_length:
+            raise STAFF_TOKEN.invalid()
         digests = [p.value for p in self._pseudonyms.candidates(domains.STAFF_TOKEN, token)]
         record = self._session.scalar(
             sa.select(StaffToken).where(StaffToken.token_hmac.in_(digests)))
         if (record is None or record.revoked_at is not None
                 or record.staff.disabled_at is not None):
-            raise errors.Unauthenticated()
+            raise STAFF_TOKEN.invalid()
         now = self._clock()
         if record.last_used_at is None or now - record.last_used_at >= LAST_USED_GRANULARITY:
             record.last_used_at = now

@@ -15,13 +15,13 @@ pages rotate it at privilege changes and expire it at sign-out.
 from __future__ import annotations
 
 import hmac
-import secrets
 from datetime import timedelta
 
 import pyotp
 import sqlalchemy as sa
 
 from core.database import utcnow
+from core.tokens import TokenKind
 from core.ratelimit import Counter, RateLimitService
 from licensing import errors
 from licensing.accounts.passwords import PasswordService
@@ -30,8 +30,8 @@ from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import STAFF_ACCESS, processes
 
-SESSION_PREFIX = "tsn_"
-MAX_SESSION_TOKEN_LENGTH = 128
+# Staff console sessions; the prefix is known to redaction (core.tokens).
+CONSOLE_SESSION = TokenKind("tsn_")
 # One step either side: an authenticator clock up to 30 s off still signs in.
 TOTP_WINDOW = 1
 _DECOY_TOTP_SECRET = pyotp.random_base32()
@@ -109,7 +109,7 @@ class StaffConsoleSessionService:
     @processes(STAFF_ACCESS)
     def open(self, staff: Staff, expires_at=None) -> tuple[str, StaffConsoleSession]:
         """A new session for STAFF; the token is returned once and stored only as HMAC."""
-        token = SESSION_PREFIX + secrets.token_urlsafe(32)
+        token = CONSOLE_SESSION.new()
         digest = self._pseudonyms.pseudonym(domains.STAFF_SESSION, token)
         now = self._clock()
         record = StaffConsoleSession(staff_id=staff.id, token_hmac=digest.value,
@@ -125,7 +125,7 @@ class StaffConsoleSessionService:
         record = self._find(token)
         if (record is None or record.expires_at <= self._clock()
                 or record.staff.disabled_at is not None):
-            raise errors.Unauthenticated()
+            raise CONSOLE_SESSION.invalid()
         return record.staff
 
     def rotate(self, token: str | None) -> tuple[str, StaffConsoleSession]:
@@ -145,8 +145,8 @@ class StaffConsoleSessionService:
             self._session.flush()
 
     def _find(self, token: str | None) -> StaffConsoleSession | None:
-        if (not token or not token.startswith(SESSION_PREFIX)
-                or len(token) > MAX_SESSION_TOKEN_LENGTH):
+        if (not token or not token.startswith(CONSOLE_SESSION.prefix)
+                or len(token) > CONSOLE_SESSION.max_length):
             return None
         digests = [p.value for p in self._pseudonyms.candidates(domains.STAFF_SESSION, token)]
         # The look-up is by HMAC, so no secret is compared byte by byte here.

@@ -7,17 +7,17 @@ import functools
 from flask import g, request
 
 from core.database import db
-from core.tokens import TokenKind
 from licensing import errors
 from licensing.support.models import Staff
+from licensing.support.services import STAFF_TOKEN
 from licensing.support.wiring import staff_service
 from privacy.audit import Access, Actor, clean_reason
 
+__all__ = ["STAFF_TOKEN", "authenticate_staff", "allows", "staff_actor", "require_role",
+           "access_reason", "request_access"]
+
 ADMIN = "admin"
 REASON_HEADER = "X-Access-Reason"
-
-# Staff API tokens.
-STAFF_TOKEN = TokenKind("tss_")
 
 
 def authenticate_staff(authorization: str | None) -> Staff:

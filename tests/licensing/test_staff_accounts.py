@@ -16,6 +16,7 @@ from licensing.support.models import Staff, StaffConsoleSession, StaffToken
 from licensing.support.signin import StaffConsoleSessionService, StaffSignInService
 from licensing.support.wiring import console_session_service, staff_service
 from licensing.wiring import components
+from privacy.audit import clean_reason
 
 PASSWORD = "staff correct horse battery"
 
@@ -200,3 +201,13 @@ def test_short_staff_passwords_are_refused(runner):
     short = runner.invoke(args=["admin", "set-staff-password", "Quinn", "--password", "short"])
     assert short.exit_code == 1 and "at least 12" in short.stderr
 
+
+
+def test_staff_tokens_typed_into_a_reason_are_scrubbed(app):
+    token, staff_id, _ = _make_staff(app)
+    with app.app_context():
+        session_token, _ = console_session_service().open(staff_service().get(staff_id))
+        db.session.rollback()
+    cleaned = clean_reason(f"pasted {token} and {session_token} by mistake")
+    assert token not in cleaned and session_token not in cleaned
+    assert "tss_" not in cleaned and "tsn_" not in cleaned
