@@ -36,8 +36,8 @@ tools:
 # tests drive /usr/bin/chromium and never download a browser. Without root or apt the
 # browser tests skip and say why; in CI a failed install fails the run.
 browsers:
-	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium || \
-		{ apt-get update -qq && $(APT_INSTALL) chromium; } || \
+	@test -x /usr/bin/chromium || apt-get install -y -qq chromium || \
+		{ apt-get update -qq && apt-get install -y -qq chromium; } || \
 		{ echo "chromium could not be installed: the browser tests will skip" >&2; test -z "$$CI"; }
 
 test: $(STAMP) tools browsers

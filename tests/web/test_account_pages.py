@@ -40,7 +40,7 @@ def test_deactivating_needs_the_confirmation_box(client, app, world):
                      {f"{first}-confirm": "y"})
     assert done.status_code == 302
     with app.app_context():
-        assert db.session.get(Seat, first).release_reason == "customer"
+        assert db.session.get(Seat, first).release_reason == "deactivated"
     assert "Workstation 1" not in client.get("/account/").get_data(as_text=True)
 
 
