@@ -129,3 +129,20 @@ def test_support_pages_answer_403_to_privacy_officers(client, app, world):
     sign_in_staff(client, app, "privacy")
     assert client.get("/console/search").status_code == 403
     assert client.get(f"/console/licenses/{license_id}").status_code == 403
+
+
+def test_a_device_is_found_by_its_id_which_is_not_shown_again(client, app, world):
+    license_id = world.setup()
+    device = Device()
+    answer = device.activate(client, username="alice", password=world.password,
+                             device_name="Lab PC")
+    assert answer.status_code == 201
+    sign_in_staff(client, app, "support")
+    found = post_form(client, "/console/search", "/console/devices",
+                      {"device-product": "numflo", "device-fingerprint": device.fingerprint,
+                       "device-reason": "TICKET-10 which machine?"})
+    html = found.get_data(as_text=True)
+    assert found.status_code == 200
+    assert license_id in html and "Lab PC" in html
+    assert device.fingerprint not in html
+    assert access_log(app) == [("support.device.lookup", "TICKET-10 which machine?")]
