@@ -10,10 +10,15 @@ export PORT ?= 8000
 
 .PHONY: venv tools browsers run test test-postgres check-reliability db-check demo bench bench-profile clean
 
-$(STAMP): pyproject.toml
+# The tests drive the service with the desktop client, its own distribution in
+# clients/python. It is installed here rather than named in the `test` extra:
+# pip cannot reliably resolve a relative path inside pyproject's extras (a
+# `file:` URL must be absolute), and editable keeps it in step with the source.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e clients/python
 	touch $(STAMP)
 
 venv: $(STAMP)

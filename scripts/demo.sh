@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 # TESSERA_DEMO_URL: the service as devices reach it (e.g. through nginx, deploy/README.md).
 URL="${TESSERA_DEMO_URL:-http://${HOST:-127.0.0.1}:${PORT:-8000}}"
-CLIENT="$BIN/tessera-client"
+CLIENT="$BIN/tessera-client"  # clients/python, installed into .venv by make venv
 STATE_DIR="${TESSERA_DEMO_STATE_DIR:-${TESSERA_INSTANCE_DIR:-instance}/demo-device}"
 
 step() { printf '\n== %s\n' "$*"; }

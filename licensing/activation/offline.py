@@ -18,10 +18,10 @@ from core.http import error_responses, json_body, load
 from licensing import errors
 from licensing.accounts.attempts import counting_failures, limit_credential_attempt
 from licensing.activation.dpop import VerifiedProof
+from licensing.activation.offline_files import (OfflineRequestInvalid, build_license_file,
+                                                parse_activation_request)
 from licensing.activation.schemas import CodeFields, PasswordFields, answer_for
 from licensing.activation.services import DeviceClaim
-from licensing.client.errors import OfflineRequestInvalid
-from licensing.client.offline import build_license_file, parse_activation_request
 from licensing.support.staff import authenticate_staff
 from licensing.wiring import activation_service, key_service
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from licensing.client import LicenseClient
+from tessera_client import LicenseClient
 
 NOW = 1_800_000_000  # 2027-01-15, fixed so tests never depend on the wall clock
 PRODUCT = "numflo"

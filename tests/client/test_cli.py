@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from licensing.client import cli
-from licensing.client.cli import EXIT_CODES, main
+from tessera_client import cli
+from tessera_client.cli import EXIT_CODES, main
 
 FINGERPRINT = "cli-test-device-0001"
 

@@ -8,7 +8,7 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.client import (
+from tessera_client import (
     DeviceKey,
     FileKeyStore,
     KeyFileInsecure,
@@ -17,7 +17,7 @@ from licensing.client import (
     jwk_thumbprint,
     load_or_create_device_key,
 )
-from licensing.client.errors import LocalStateError
+from tessera_client.errors import LocalStateError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 

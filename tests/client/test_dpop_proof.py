@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from licensing.client import DeviceKey, make_proof, proof_target_uri
+from tessera_client import DeviceKey, make_proof, proof_target_uri
 
 
 def _verify(proof: str) -> tuple[dict, dict]:

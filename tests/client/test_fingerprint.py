@@ -7,13 +7,13 @@ import hmac
 
 import pytest
 
-from licensing.client import (
+from tessera_client import (
     FingerprintUnavailable,
     default_fingerprint,
     derive_fingerprint,
     read_machine_id,
 )
-from licensing.client.fingerprint import parse_ioreg_output, validate_fingerprint
+from tessera_client.fingerprint import parse_ioreg_output, validate_fingerprint
 
 MACHINE_A = "0f8e7d6c5b4a39281706f5e4d3c2b1a0"
 MACHINE_B = "1a2b3c4d5e6f708192a3b4c5d6e7f801"

@@ -12,7 +12,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from licensing.client import (
+from tessera_client import (
     ClockTampered,
     DeviceKey,
     LeaseAlgorithmRefused,

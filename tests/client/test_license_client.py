@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from licensing.client import (
+from tessera_client import (
     ActivationReleased,
     ClockTampered,
     LicenseExpired,

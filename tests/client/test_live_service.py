@@ -7,8 +7,7 @@ import time
 import pytest
 import requests
 from live import live_server, server_env
-
-from licensing.client import (
+from tessera_client import (
     ActivationReleased,
     InvalidActivationCode,
     InvalidCredentials,

@@ -1,4 +1,5 @@
-"""Air-gapped activation: request and licence file formats, and an import with no network at all."""
+"""Air-gapped activation on the device: writing requests, reading licence files, and an
+import with no network at all. The service's half of the format answers the requests."""
 
 from __future__ import annotations
 
@@ -7,25 +8,25 @@ import json
 import socket
 import time
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from licensing.client import (
+import offline_vectors as vectors
+from licensing.activation.offline_files import build_license_file, parse_activation_request
+from tessera_client import (
     DeviceKey,
     LeaseExpired,
     LeaseNotForThisDevice,
+    LicenseClient,
     LicenseFileInvalid,
-    OfflineRequestInvalid,
+    MemoryKeyStore,
     UnknownSigningKey,
     build_activation_request,
-    build_license_file,
     derive_fingerprint,
-    parse_activation_request,
     parse_license_file,
 )
-from licensing.client.cli import main
-from licensing.client.offline import armor, unarmor
+from tessera_client.cli import main
+from tessera_client.offline import armor
 
 FINGERPRINT = "f" * 64
 
@@ -58,7 +59,7 @@ def test_offline_request_carries_the_device_key_and_fingerprint(make_client, kit
     client = make_client(server_url=None)
     text = client.offline_request(device_name="test-rig")
 
-    request = parse_activation_request(text, now=kit.NOW)
+    request = parse_activation_request(text, now=kit.NOW, max_age=86400)
 
     assert text.startswith("-----BEGIN TESSERA ACTIVATION REQUEST-----\n")
     assert text.rstrip().endswith("-----END TESSERA ACTIVATION REQUEST-----")
@@ -140,7 +141,7 @@ def test_cli_offline_import_and_status_work_with_no_network(
 
 def test_keys_inside_the_licence_file_are_not_trusted(make_client, signer, kit, no_network):
     device = make_client(server_url=None, jwks=signer.jwks)
-    request = parse_activation_request(device.offline_request(), now=kit.NOW)
+    request = parse_activation_request(device.offline_request(), now=kit.NOW, max_age=86400)
     forger = kit.Signer(kid="forger")  # anyone can write a licence file with their own key in it
     forged = build_license_file(forger.lease(request.thumbprint), forger.jwks)
 
@@ -228,138 +229,6 @@ def test_broken_armour_is_refused(text):
         parse_license_file(text)
 
 
-def _request_parts(text: str) -> list[str]:
-    return unarmor("TESSERA ACTIVATION REQUEST", text).decode().split(".")
-
-
-def _rewrap(parts: list[str]) -> str:
-    return armor("TESSERA ACTIVATION REQUEST", ".".join(parts).encode())
-
-
-def _b64json(value: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-@pytest.fixture
-def request_text(kit) -> str:
-    return build_activation_request(
-        Ed25519PrivateKey.generate(),
-        product=kit.PRODUCT,
-        fingerprint=FINGERPRINT,
-        issued_at=kit.NOW,
-        device_name="rig",
-        platform="linux-x86_64",
-    )
-
-
-def test_request_round_trip(request_text, kit):
-    request = parse_activation_request(request_text, now=kit.NOW + 60, max_age=86400)
-    assert (request.product, request.fingerprint, request.platform) == (
-        kit.PRODUCT,
-        FINGERPRINT,
-        "linux-x86_64",
-    )
-
-
-def test_request_with_changed_claims_is_refused(request_text):
-    parts = _request_parts(request_text)
-    claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=="))
-    claims["fingerprint"] = "another-machine-fingerprint"
-    parts[1] = _b64json(claims)
-
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(_rewrap(parts))
-
-
-def test_request_with_a_swapped_key_is_refused(request_text):
-    parts = _request_parts(request_text)
-    header = jwt.get_unverified_header(".".join(parts))
-    header["jwk"] = DeviceKey.generate().public_jwk
-    parts[0] = _b64json(header)
-
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(_rewrap(parts))
-
-
-@pytest.mark.parametrize(
-    "header_change",
-    [
-        {"typ": "JWT"},
-        {"alg": "EdDSA ", "typ": "tessera-offline-request+jwt"},
-        {"kid": "k"},
-        {"jku": "https://x.test"},
-        {
-            "jwk": {
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
-                "d": "leak",
-            }
-        },
-    ],
-)
-def test_request_headers_other_than_the_format_are_refused(kit, header_change):
-    key = Ed25519PrivateKey.generate()
-    header = {
-        "typ": "tessera-offline-request+jwt",
-        "jwk": DeviceKey(key).public_jwk,
-        **header_change,
-    }
-    claims = {"product": kit.PRODUCT, "fingerprint": FINGERPRINT, "iat": kit.NOW, "jti": "j" * 22}
-    signing_input = _b64json({"alg": "EdDSA", **header}) + "." + _b64json(claims)
-    signature = base64.urlsafe_b64encode(key.sign(signing_input.encode())).rstrip(b"=").decode()
-    token = signing_input + "." + signature
-
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(armor("TESSERA ACTIVATION REQUEST", token.encode()))
-
-
-def test_request_with_hmac_algorithm_is_refused(request_text):
-    parts = _request_parts(request_text)
-    header = jwt.get_unverified_header(".".join(parts))
-    parts[0] = _b64json({**header, "alg": "HS256"})
-
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(_rewrap(parts))
-
-
-@pytest.mark.parametrize(
-    "claims_change",
-    [
-        {"product": ""},
-        {"fingerprint": "short"},
-        {"device_name": "n" * 65},
-        {"platform": "p" * 33},
-        {"iat": "now"},
-        {"jti": "short"},
-        {"extra": 1},
-        {"product": None},
-    ],
-)
-def test_request_claims_outside_the_contract_are_refused(kit, claims_change):
-    key = Ed25519PrivateKey.generate()
-    header = {"typ": "tessera-offline-request+jwt", "jwk": DeviceKey(key).public_jwk}
-    claims = {
-        "product": kit.PRODUCT,
-        "fingerprint": FINGERPRINT,
-        "iat": kit.NOW,
-        "jti": "j" * 22,
-        **claims_change,
-    }
-    token = jwt.encode(claims, key, algorithm="EdDSA", headers=header)
-
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(armor("TESSERA ACTIVATION REQUEST", token.encode()))
-
-
-def test_request_age_is_bounded_when_the_caller_asks(request_text, kit):
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(request_text, now=kit.NOW - 3600)  # dated in the future
-    with pytest.raises(OfflineRequestInvalid):
-        parse_activation_request(request_text, now=kit.NOW + 31 * 86400, max_age=30 * 86400)
-    assert parse_activation_request(request_text, now=kit.NOW + 29 * 86400, max_age=30 * 86400)
-
-
 def test_building_a_request_outside_the_contract_fails_early(kit):
     with pytest.raises(ValueError):
         build_activation_request(
@@ -368,3 +237,31 @@ def test_building_a_request_outside_the_contract_fails_early(kit):
             fingerprint="short",
             issued_at=kit.NOW,
         )
+
+
+def test_the_device_writes_the_kept_request_file_byte_for_byte():
+    assert build_activation_request(vectors.DEVICE_KEY, **vectors.REQUEST) == \
+        vectors.request_file()
+
+
+def test_the_kept_licence_file_reads_and_installs_on_its_device(tmp_path, no_network):
+    parsed = parse_license_file(vectors.license_file())
+    device = LicenseClient(
+        "numflo",
+        tmp_path / "state",
+        key_store=MemoryKeyStore(DeviceKey(vectors.DEVICE_KEY).to_pem()),
+        fingerprint=vectors.REQUEST["fingerprint"],
+        jwks=vectors.JWKS,
+        clock=lambda: vectors.NOW + 60,
+    )
+
+    status = device.offline_import(vectors.license_file())
+
+    assert (parsed.lease, parsed.jwks, parsed.license) == (
+        vectors.LEASE,
+        vectors.JWKS,
+        vectors.LICENSE,
+    )
+    assert status.valid and status.offline and status.activation_id == "act_vector"
+    assert status.lease_expires_at == vectors.NOW + 90 * 86400
+    assert no_network == []

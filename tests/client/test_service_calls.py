@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from licensing.client import (
+from tessera_client import (
     ActivationReleased,
     DeviceKey,
     InvalidCredentials,

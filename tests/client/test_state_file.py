@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from licensing.client import LicenseState, StateStore
-from licensing.client.errors import LocalStateError
+from tessera_client import LicenseState, StateStore
+from tessera_client.errors import LocalStateError
 
 
 def test_state_round_trips_and_is_owner_only(tmp_path):

@@ -6,8 +6,7 @@ import socket
 
 import pytest
 from support import unverified_claims
-
-from licensing.client import LicenseClient
+from tessera_client import LicenseClient, parse_license_file
 
 FINGERPRINT = "cluster-node-0042-abcdef"
 
@@ -55,8 +54,7 @@ def test_offline_lease_uses_offline_duration_and_counts_a_seat(tmp_path, client,
     world.setup(seats=1, offline_lease_seconds=45 * 86400)
     installation = device(tmp_path, client)
     answer = submit(client, installation.offline_request(), **world.credentials())
-    import licensing.client.offline as formats
-    lease = formats.parse_license_file(answer.json["license_file"]).lease
+    lease = parse_license_file(answer.json["license_file"]).lease
     claims = unverified_claims(lease)
     assert claims["exp"] - claims["iat"] == 45 * 86400
     from support import Device

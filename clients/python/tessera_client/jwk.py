@@ -1,6 +1,6 @@
 """Ed25519 JWK helpers: encoding, RFC 7638 thumbprints and JWKS parsing.
 
-Pure functions only; the offline file formats and the server import them.
+Pure functions only: no files, no network.
 """
 
 from __future__ import annotations

@@ -319,15 +319,9 @@ class FingerprintUnavailable(LocalStateError):
 
 
 class OfflineFileInvalid(ClientError):
-    """An offline activation request or licence file cannot be used."""
+    """An offline activation file cannot be used."""
 
     code = "OFFLINE_FILE_INVALID"
-
-
-class OfflineRequestInvalid(OfflineFileInvalid):
-    """The offline activation request is malformed or badly signed."""
-
-    code = "OFFLINE_REQUEST_INVALID"
 
 
 class LicenseFileInvalid(OfflineFileInvalid):

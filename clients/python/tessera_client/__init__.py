@@ -41,7 +41,6 @@ from .errors import (
     NotActivated,
     NotFound,
     OfflineFileInvalid,
-    OfflineRequestInvalid,
     ProtocolError,
     RateLimited,
     SeatLimitReached,
@@ -61,11 +60,8 @@ from .keys import (
 )
 from .lease import Lease, LeaseVerifier
 from .offline import (
-    ActivationRequest,
     LicenseFile,
     build_activation_request,
-    build_license_file,
-    parse_activation_request,
     parse_license_file,
 )
 from .state import LicenseState, StateStore
@@ -75,7 +71,6 @@ __all__ = [
     "DEFAULT_CLOCK_TOLERANCE",
     "AccountRestricted",
     "ActivationReleased",
-    "ActivationRequest",
     "ClientError",
     "ClockTampered",
     "DeviceKey",
@@ -116,7 +111,6 @@ __all__ = [
     "NotActivated",
     "NotFound",
     "OfflineFileInvalid",
-    "OfflineRequestInvalid",
     "ProtocolError",
     "RateLimited",
     "RetryPolicy",
@@ -129,14 +123,12 @@ __all__ = [
     "Unavailable",
     "UnknownSigningKey",
     "build_activation_request",
-    "build_license_file",
     "check_clock",
     "default_fingerprint",
     "derive_fingerprint",
     "jwk_thumbprint",
     "load_or_create_device_key",
     "make_proof",
-    "parse_activation_request",
     "parse_license_file",
     "proof_target_uri",
     "public_jwk",
