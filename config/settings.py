@@ -200,6 +200,9 @@ def privacy_settings(environ: dict, instance_dir: Path) -> dict:
                                        "NUMECA International, Brussels, Belgium"),
         "TESSERA_CONTROLLER_CONTACT": env("TESSERA_CONTROLLER_CONTACT", environ,
                                           "info@numeca.com"),
+        # Stored with every consent given or withdrawn (GDPR Art 7(1)).
+        "TESSERA_PRIVACY_POLICY_VERSION": env("TESSERA_PRIVACY_POLICY_VERSION", environ,
+                                              "2026-11"),
     }
 
 

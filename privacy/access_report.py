@@ -6,7 +6,10 @@ this module knowing it. What the data is for, on which lawful basis, how
 long it is kept, who receives it and where it came from comes from the
 purposes registry, the same declarations the record of processing prints.
 The access log adds which staff roles read the subject's data, when and why
-(the purpose), without naming the member of staff.
+(the purpose), without naming the member of staff. The privacy engine's own
+records (requests, consents, notices, objections) come next, and every
+provider that defines ``disclosures(subject_id)`` adds the disclosures made
+about the subject (Art 15(1)(c)).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from privacy.providers import ACCOUNT, ProviderRegistry
 from privacy.purposes import (CATEGORIES, LAWFUL_BASES, PRIVACY_RIGHTS, PURPOSES, RECIPIENTS,
                               SOURCES, Purpose, PurposeRegistry, processes)
 from privacy.ropa import TRANSFERS
+from privacy.subject_records import SubjectRecords
 
 # The people a kind of subject is, in the purposes registry's terms.
 DATA_SUBJECTS = {ACCOUNT: "customer"}
@@ -72,12 +76,16 @@ class SubjectAccessService:
         """The report for SUBJECT_ID, as JSON-ready data."""
         purposes = self.purposes_for(subject_kind)
         recipients = dict.fromkeys(key for p in purposes for key in p.recipients)
+        providers = self._providers.providers(self._session, subject_kind)
         return {
             "subject": {"kind": subject_kind, "id": subject_id},
             "generated_at": rfc3339(self._clock()),
             "controller": controller,
-            "data": {provider.name: provider.export(subject_id)
-                     for provider in self._providers.providers(self._session, subject_kind)},
+            "data": {provider.name: provider.export(subject_id) for provider in providers},
+            **SubjectRecords(self._session).export(subject_kind, subject_id),
+            "disclosures": [disclosure for provider in providers
+                            if hasattr(provider, "disclosures")
+                            for disclosure in provider.disclosures(subject_id)],
             "access_log": self._access_log(subject_id),
             "purposes": [_purpose(p) for p in purposes],
             "recipients": [{"key": key, "description": RECIPIENTS[key]} for key in recipients],

@@ -31,11 +31,22 @@ from privacy import pseudonym as domains
 from privacy.audit import Access, AccessAuditService, subject_pseudonym
 from privacy.providers import Kept, ProviderRegistry
 from privacy.pseudonym import Pseudonym, Pseudonymizer
-from privacy.purposes import PRIVACY_RIGHTS, processes
+from privacy.purposes import PRIVACY_RIGHTS, STAFF_ACCESS, processes
+from privacy.subject_records import SubjectRecords
 
 log = logging.getLogger("tessera.privacy.erasure")
 
 _PENDING = "tessera.pending_tombstones"
+
+# What every erasure leaves, whichever providers are registered.
+ALWAYS_KEPT = (
+    Kept("an erasure tombstone: a keyed pseudonym of your account id, what was erased and when",
+         PRIVACY_RIGHTS, "so that a database restored from a backup is erased again",
+         until="the last backup made before the erasure is destroyed"),
+    Kept("access-log entries of staff reads of your data (pseudonymous; no name or email)",
+         STAFF_ACCESS, "staff stay accountable for every read of a person's data "
+         "(GDPR Art 5(2), 32)", until="12 months after each read"),
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +140,8 @@ class ErasureReport:
 
     def as_dict(self) -> dict:
         return {"subject": self.subject_pseudonym, "erased": self.erased,
-                "kept": [{"what": k.what, "purpose": k.purpose, "why": k.why}
-                         for k in self.kept]}
+                "kept": [{"what": k.what, "purpose": k.purpose, "why": k.why,
+                          "until": k.until} for k in self.kept]}
 
 
 @dataclass
@@ -185,6 +196,9 @@ class ErasureService:
             outcome = provider.erase(subject_id)
             report.erased[provider.name] = outcome.erased
             report.kept.extend(outcome.kept)
+        own = SubjectRecords(self._session).erase(subject_kind, subject_id)
+        report.erased[SubjectRecords.name] = own.erased
+        report.kept.extend([*own.kept, *ALWAYS_KEPT])
         self._session.flush()
         return report
 

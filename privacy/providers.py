@@ -22,6 +22,8 @@ class Kept:
     what: str
     purpose: str
     why: str
+    # When it goes: a date, or the event its retention runs from.
+    until: str | None = None
 
 
 @dataclass
@@ -58,6 +60,13 @@ class PersonalDataProvider(Protocol):
 
     def restrict(self, subject_id: str, restricted: bool) -> None:
         """Store but stop processing the subject's data, or lift that (Art 18)."""
+
+    def restricted(self, subject_id: str) -> bool:
+        """Whether processing of the subject's data is restricted here."""
+
+    # Optional: a provider that discloses data to third parties also defines
+    #     def disclosures(self, subject_id: str) -> list[dict]
+    # (recipient category, time, legal reference); the access report lists them (Art 15(1)(c)).
 
 
 @dataclass(frozen=True)

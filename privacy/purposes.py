@@ -63,6 +63,9 @@ CATEGORIES = {
     "unlicensed_use.evidence": "evidence of unlicensed use (pseudonymous)",
     "disclosure.record": "what a disclosure carried, to whom, on what legal reference",
     "request.record": "a data-protection request, its deadline and outcome",
+    "notice.record": "notices the service sent you about your rights (a restriction lifted, "
+                     "an export ready)",
+    "objection.record": "your objection to a legitimate-interests purpose, and when it began",
     "erasure.tombstone": "pseudonym, scope and time of an erasure, for replay after a restore",
     "consent.record": "consent given or withdrawn, and when",
     "access.audit": "who read a subject's data, when, why and under which purpose",
@@ -106,6 +109,8 @@ SOURCES = {
     "unlicensed_use.evidence": "the service's checks of activations and refreshes",
     "disclosure.record": "the service, when a record about you was disclosed",
     "request.record": "you, when you made a data-protection request",
+    "notice.record": "the service, when it acted on your request",
+    "objection.record": "you, when you objected to a processing",
     "erasure.tombstone": "the service, when your data was erased",
     "consent.record": "you, when you gave or withdrew consent",
     "access.audit": "the service, when staff read your data",
@@ -283,7 +288,8 @@ PURPOSES = PurposeRegistry([
         PRIVACY_RIGHTS,
         "Respond to data-protection requests.",
         LEGAL_OBLIGATION,
-        ("request.record", "erasure.tombstone", "account.record", "access.audit"),
+        ("request.record", "notice.record", "objection.record", "erasure.tombstone",
+         "account.record", "access.audit"),
         _CUSTOMERS, "3 years; erasure tombstones as long as a backup made before the erasure "
         "is kept",
         (RetentionPeriod("request", "a data-protection request", 1095, "the request closes"),

@@ -135,6 +135,15 @@ class SubjectAccessReportSchema(Schema):
     data = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True, metadata={
         "description": "each personal-data provider's export of the subject's data, by name"})
     access_log = fields.List(fields.Nested(ReportAccessSchema), required=True)
+    requests = fields.List(fields.Dict(), required=True, metadata={
+        "description": "your data-protection requests, their deadlines and outcomes"})
+    consents = fields.List(fields.Dict(), required=True, metadata={
+        "description": "every consent given or withdrawn, with its time and policy version"})
+    notices = fields.List(fields.Dict(), required=True)
+    objections = fields.List(fields.Dict(), required=True)
+    disclosures = fields.List(fields.Dict(), required=True, metadata={
+        "description": "disclosures of records about you: recipient category, time, "
+                       "legal reference"})
     purposes = fields.List(fields.Nested(ReportPurposeSchema), required=True)
     recipients = fields.List(fields.Nested(DescribedSchema), required=True)
     transfers = fields.String(required=True)

@@ -10,14 +10,20 @@ from flask import Flask, current_app
 
 from core.database import db
 from privacy.access_report import SubjectAccessService
+from privacy.consents import ConsentService
 from privacy.audit import AccessAuditService, Actor
 from privacy.erasure import ErasureService, TombstoneFile
 from privacy.geo import Locator, resolver_from_config
 from privacy.logging import configure_logging
 from privacy.models import AccessLogEntry
+from privacy.notices import NoticeService
+from privacy.objections import ObjectionService
 from privacy.providers import ProviderRegistry
 from privacy.pseudonym import Pseudonymizer
 from privacy.purposes import PURPOSES, SUPPORT
+from privacy.requests.completion import RequestCompletion
+from privacy.requests.restriction import RestrictionService
+from privacy.requests.service import SubjectRequestService
 from privacy.retention import RetentionRule, RetentionService
 from privacy.ropa import controller, record_of_processing
 from privacy.vault import EXTENSION as VAULT_EXTENSION
@@ -98,3 +104,31 @@ def ropa_document() -> dict:
     """The record of processing of the running app."""
     return record_of_processing(PURPOSES, db.metadata, retention_rules(),
                                 controller(current_app.config))
+
+
+def consent_service() -> ConsentService:
+    """Consents on the request's session, under the current privacy-policy version."""
+    return ConsentService(db.session, current_app.config["TESSERA_PRIVACY_POLICY_VERSION"])
+
+
+def notice_service() -> NoticeService:
+    """Notices to subjects on the request's session."""
+    return NoticeService(db.session)
+
+
+def objection_service() -> ObjectionService:
+    """Upheld objections on the request's session."""
+    return ObjectionService(db.session)
+
+
+def request_service() -> SubjectRequestService:
+    """Data-subject requests on the request's session."""
+    completion = RequestCompletion(db.session, components().providers, erasure_service(),
+                                   notice_service(), objection_service())
+    return SubjectRequestService(db.session, completion, audit_service())
+
+
+def restriction_service() -> RestrictionService:
+    """Lifting restrictions on the request's session."""
+    return RestrictionService(db.session, components().providers, notice_service(),
+                              audit_service())

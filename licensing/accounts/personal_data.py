@@ -204,8 +204,12 @@ class LicensingPersonalData:
                     f"{sessions} Customer Area session(s)"],
             kept=[Kept("licenses and de-identified seat rows (license, activation and release "
                        "times; nothing that identifies a person or device)",
-                       LICENSE_COMPLIANCE, "counts of activations per license; deleted 24 "
-                       "months after release")])
+                       LICENSE_COMPLIANCE, "counts of activations per license",
+                       until="24 months after each seat's release")])
+
+    def restricted(self, subject_id: str) -> bool:
+        """Whether the account's processing is restricted (activation and refresh refused)."""
+        return self._account(subject_id).restricted_at is not None
 
     @processes(PRIVACY_RIGHTS)
     def restrict(self, subject_id: str, restricted: bool) -> None:

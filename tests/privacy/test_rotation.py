@@ -79,14 +79,15 @@ def test_rotations_keep_every_account_and_seat_working(old_keys, app, client, wo
         before = invoke_json(runner, "keys", "status")
         assert before["vault"]["in_use"]["accounts.email"] == {"v2": 0, "v1": 1, "other": 0}
         done = invoke_json(runner, "keys", "rotate-vault", "--batch-size", "1")
-        assert done["rows_resealed"] == {"accounts": 1, "seats": 1, "signing_keys": 1}
+        assert done["rows_resealed"] == {"accounts": 1, "seats": 1, "signing_keys": 1,
+                                         "subject_requests": 0}
         assert done["emails_reindexed"] == 1
         after = invoke_json(runner, "keys", "status")
         assert all(counts["v1"] == 0 for counts in after["vault"]["in_use"].values())
         assert after["pseudonym"]["in_use"]["accounts.email_index"] == {"2": 1}
         assert after["pseudonym"]["in_use"]["seats.device_pseudonym"] == {"1": 2}
         assert invoke_json(runner, "keys", "rotate-vault")["rows_resealed"] == {
-            "accounts": 0, "seats": 0, "signing_keys": 0}
+            "accounts": 0, "seats": 0, "signing_keys": 0, "subject_requests": 0}
 
     sealed = _raw(app, "SELECT email, name, company FROM accounts") + _raw(
         app, "SELECT device_name FROM seats") + _raw(app, "SELECT private_key FROM signing_keys")
