@@ -17,7 +17,7 @@ from licensing import wiring
 
 # Every domain's models are imported here, so the metadata (and Alembic) sees every table.
 from licensing.accounts import models as _account_models  # noqa: F401
-from licensing.accounts import personal_data
+from licensing.accounts import personal_data, self_service
 from licensing.accounts import views as customer_views
 from licensing.activation import models as _activation_models  # noqa: F401
 from licensing.activation import offline
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
                       health.blp):
         api.register_blueprint(blueprint)
     customer_views.init_app(api)
+    self_service.init_app(api)
     privacy.views.init_app(app, api, staff.staff_actor)
     http.init_app(app)
     metrics.init_app(app)

@@ -1,4 +1,4 @@
-"""`flask privacy ...`: the record of processing, retention purge, erasure and its replay.
+"""`flask privacy ...`: the record of processing, retention purge, erasure, requests.
 
 Destructive commands are dry runs unless given ``--commit``. With ``--json``
 a command prints one JSON object on one line of stdout; progress bars and
@@ -17,6 +17,7 @@ from core.cli import commit_option, emit, finish, json_option, progress, run
 from core.database import db, rfc3339, truncate_sqlite_wal
 from privacy.audit import Access, Actor
 from privacy.purposes import PRIVACY_RIGHTS
+from privacy.requests.cli import requests_command
 from privacy.retention import DEFAULT_BATCH_SIZE, exclusive_run, summarise
 from privacy.ropa import as_text
 from privacy.wiring import components, erasure_service, retention_service, ropa_document
@@ -121,6 +122,9 @@ def replay_erasures(commit, as_json):
     done = "erased again" if commit else "would be erased again (dry run; --commit applies)"
     emit(as_json, {"committed": commit, **report.as_dict()},
          f"{report.tombstones} tombstone(s); {len(report.erased)} subject(s) {done}")
+
+
+privacy.add_command(requests_command)
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ from core.database import db, rfc3339
 from core.http import error_responses, load
 from privacy.audit import Access, Actor, clean_reason
 from privacy.purposes import PRIVACY_RIGHTS
+from privacy.requests.views import blp as requests_blp
 from privacy.schemas import AccessLogQuerySchema, AccessLogSchema, RopaSchema
 from privacy.wiring import EXTENSION, audit_service, components, ropa_document
 
@@ -85,3 +86,4 @@ def init_app(app: Flask, api: Api, authenticate: Callable[[tuple[str, ...]], Act
             SECURITY_SCHEME, {"type": "http", "scheme": "bearer",
                               "description": "Staff bearer token (tss_...)"})
     api.register_blueprint(blp)
+    api.register_blueprint(requests_blp)

@@ -125,7 +125,8 @@ def request_service() -> SubjectRequestService:
     """Data-subject requests on the request's session."""
     completion = RequestCompletion(db.session, components().providers, erasure_service(),
                                    notice_service(), objection_service())
-    return SubjectRequestService(db.session, completion, audit_service())
+    return SubjectRequestService(db.session, components().providers, completion,
+                                 audit_service())
 
 
 def restriction_service() -> RestrictionService:

@@ -120,14 +120,23 @@ def profile():
 
 
 @blp.route("/me/data", methods=["GET"])
-@blp.doc(**SECURED)
+@blp.doc(parameters=[{"in": "query", "name": "download", "required": False,
+                      "schema": {"type": "string", "enum": ["1", "true"]},
+                      "description": "answer as an attachment to save"}], **SECURED)
 @blp.response(200, SubjectAccessReportSchema)
 @error_responses(blp, 401, 503)
 @require_session
 def my_data():
-    """Export all the account holder's data with its purposes, bases, retention and sources."""
-    return subject_access_service().report(ACCOUNT, g.account.id,
-                                           controller(current_app.config))
+    """Export all the account holder's data with its purposes, bases, retention and sources.
+
+    ``?download=1`` answers the same document as a file to save (portability, Art 20).
+    """
+    report = subject_access_service().report(ACCOUNT, g.account.id,
+                                             controller(current_app.config))
+    if request.args.get("download") not in ("1", "true"):
+        return report
+    filename = f"tessera-data-{g.account.id}.json"
+    return report, 200, {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 def init_app(api: Api) -> None:

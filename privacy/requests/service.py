@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from privacy.audit import Access, AccessAuditService
 from core.database import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from privacy.providers import ProviderRegistry
 from privacy.purposes import PRIVACY_RIGHTS, processes
 from privacy.redaction import redact
 from privacy.requests.completion import RequestCompletion
@@ -28,9 +29,10 @@ REASON_LENGTH = 500
 class SubjectRequestService:
     """The life cycle of data-subject requests."""
 
-    def __init__(self, session, completion: RequestCompletion, audit: AccessAuditService,
-                 clock=utcnow):
+    def __init__(self, session, providers: ProviderRegistry, completion: RequestCompletion,
+                 audit: AccessAuditService, clock=utcnow):
         self._session = session
+        self._providers = providers
         self._completion = completion
         self._audit = audit
         self._clock = clock
@@ -63,6 +65,17 @@ class SubjectRequestService:
             self._refuse_second_open(subject_kind, subject_id, request_type)
             raise
         return request
+
+    @processes(PRIVACY_RIGHTS)
+    def enter(self, subject_kind: str, subject_id: str, request_type: str, details: dict | None,
+              channel: str, received_at: datetime | None, access: Access) -> SubjectRequest:
+        """Record a request that reached the privacy officer by email, post or phone."""
+        found = self._providers.find_subject(self._session, subject_id)
+        if found != (subject_kind, subject_id):
+            raise NotFound("No such account.")
+        self._audit.record(access, subject_id, "privacy.request.enter")
+        return self.file(subject_kind, subject_id, request_type, details, channel=channel,
+                         received_at=received_at)
 
     @staticmethod
     def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
