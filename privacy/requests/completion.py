@@ -45,7 +45,7 @@ class RequestCompletion:
                  notices: NoticeService, objections: ObjectionService, clock=utcnow):
         self._session = session
         self._providers = providers
-        self._erasure = erasure
+        self._eraser = erasure
         self._notices = notices
         self._objections = objections
         self._clock = clock
@@ -82,7 +82,7 @@ class RequestCompletion:
         return {"changed": sorted(set(changed)), "unchanged": sorted(set(changes) - set(changed))}
 
     def _erasure(self, request: SubjectRequest, access: Access) -> dict:
-        report = self._erasure.erase(request.subject_kind, request.subject_id, access)
+        report = self._eraser.erase(request.subject_kind, request.subject_id, access)
         return {"erased": report.erased, "kept": [kept_entry(k) for k in report.kept]}
 
     def _restriction(self, request: SubjectRequest) -> dict:

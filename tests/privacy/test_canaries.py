@@ -13,12 +13,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from privacy_support import invoke_json, staff_token
+from privacy_support import database_blobs, invoke_json, scan, staff_token
 from support import Device
 
 from core.database import db
@@ -80,35 +78,6 @@ def _use_the_service(app, client, runner, person: dict) -> tuple[str, str]:
     return code, seat
 
 
-def _scan(blobs: dict[str, bytes], canaries: list[str]) -> list[str]:
-    found = []
-    for where, content in blobs.items():
-        lowered = content.lower()
-        found += [f"{canary!r} in {where}" for canary in canaries
-                  if canary.lower().encode() in lowered]
-    return found
-
-
-def _database_blobs(app, tmp_path: Path) -> dict[str, bytes]:
-    blobs = {}
-    urls = [app.config["SQLALCHEMY_DATABASE_URI"],
-            app.config["SQLALCHEMY_BINDS"]["compliance"]["url"]]
-    # Read with the pool's connections still open, as on a running server: closing the
-    # last one would checkpoint and delete the WAL, hiding what it holds.
-    for url in urls:
-        if url.startswith("sqlite"):
-            path = Path(urlsplit(url).path)
-            for file in path.parent.glob(path.name + "*"):  # the database, -wal and -shm
-                blobs[file.name] = file.read_bytes()
-        else:
-            dump = tmp_path / (urlsplit(url).path.strip("/") + ".sql")
-            subprocess.run(["pg_dump", "--data-only", "-f", str(dump),
-                            url.replace("postgresql+psycopg://", "postgresql://", 1)], check=True)
-            blobs[dump.name] = dump.read_bytes()
-    assert blobs
-    return blobs
-
-
 def test_no_canary_reaches_a_database_file_a_dump_or_the_log(through_proxy, app, client, runner,
                                                              tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
@@ -141,12 +110,12 @@ def test_no_canary_reaches_a_database_file_a_dump_or_the_log(through_proxy, app,
     canaries.remove(ALICE["name"])  # "Alicia ..." is checked by its parts below
     canaries += ALICE["name"].split() + ["canary-bob"]
     instance = Path(app.config["TESSERA_INSTANCE_DIR"])
-    blobs = _database_blobs(app, tmp_path)
+    blobs = database_blobs(app, tmp_path)
     blobs.update({f"instance/{p.name}": p.read_bytes() for p in instance.iterdir() if p.is_file()})
     blobs["tessera log"] = log.getvalue().encode()
     blobs["other loggers"] = caplog.text.encode()
     assert json.loads(log.getvalue().splitlines()[0])["request_id"]
-    assert not _scan(blobs, canaries)
+    assert not scan(blobs, canaries)
 
     # The erased subject is gone; the other's email still reads back through the service.
     with app.app_context():
