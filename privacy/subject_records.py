@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from privacy.consents import ConsentRecord
 from core.database import rfc3339
+from privacy.consents import ConsentRecord
 from privacy.notices import Notice, notice_view
 from privacy.objections import ObjectionService, ProcessingObjection
 from privacy.providers import ErasureOutcome, Kept

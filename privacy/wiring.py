@@ -10,8 +10,8 @@ from flask import Flask, current_app
 
 from core.database import db
 from privacy.access_report import SubjectAccessService
-from privacy.consents import ConsentService
 from privacy.audit import AccessAuditService, Actor
+from privacy.consents import ConsentService
 from privacy.erasure import ErasureService, TombstoneFile
 from privacy.geo import Locator, resolver_from_config
 from privacy.logging import configure_logging

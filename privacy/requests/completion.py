@@ -16,10 +16,10 @@ request is never marked done without its effect, nor the other way round.
 
 from __future__ import annotations
 
-from privacy.audit import Access
 from core.database import rfc3339, utcnow
-from privacy.erasure import ErasureService
 from core.errors import ValidationFailed
+from privacy.audit import Access
+from privacy.erasure import ErasureService
 from privacy.notices import NoticeService
 from privacy.objections import ObjectionService
 from privacy.providers import Kept, ProviderRegistry

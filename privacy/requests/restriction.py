@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from privacy.audit import Access, AccessAuditService
 from core.database import rfc3339, utcnow
 from core.errors import Conflict
+from privacy.audit import Access, AccessAuditService
 from privacy.notices import NoticeService
 from privacy.providers import ProviderRegistry
 from privacy.purposes import PRIVACY_RIGHTS, processes

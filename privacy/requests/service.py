@@ -12,9 +12,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from privacy.audit import Access, AccessAuditService
 from core.database import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from privacy.audit import Access, AccessAuditService
 from privacy.providers import ProviderRegistry
 from privacy.purposes import PRIVACY_RIGHTS, processes
 from privacy.redaction import redact
