@@ -69,7 +69,15 @@ class ProfileSchema(Schema):
         "description": "set while processing is restricted at your request (GDPR Art 18)"})
 
 
+class DataQuerySchema(Schema):
+    """GET /v1/me/data query."""
+
+    download = fields.Boolean(load_default=False, metadata={
+        "description": "1 or true: answer as an attachment to save"})
+
+
 _SESSION_INPUT = SessionInputSchema()
+_DATA_QUERY = DataQuerySchema()
 
 
 @blp.after_request
@@ -120,20 +128,19 @@ def profile():
 
 
 @blp.route("/me/data", methods=["GET"])
-@blp.doc(parameters=[{"in": "query", "name": "download", "required": False,
-                      "schema": {"type": "string", "enum": ["1", "true"]},
-                      "description": "answer as an attachment to save"}], **SECURED)
+@blp.doc(parameters=[{"in": "query", "schema": DataQuerySchema}], **SECURED)
 @blp.response(200, SubjectAccessReportSchema)
-@error_responses(blp, 401, 503)
+@error_responses(blp, 400, 401, 503)
 @require_session
 def my_data():
     """Export all the account holder's data with its purposes, bases, retention and sources.
 
     ``?download=1`` answers the same document as a file to save (portability, Art 20).
     """
+    download = load(_DATA_QUERY, request.args.to_dict())["download"]
     report = subject_access_service().report(ACCOUNT, g.account.id,
                                              controller(current_app.config))
-    if request.args.get("download") not in ("1", "true"):
+    if not download:
         return report
     filename = f"tessera-data-{g.account.id}.json"
     return report, 200, {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -92,6 +92,8 @@ def test_the_export_downloads_as_an_attachment(client, world):
     for section in ("requests", "consents", "notices", "objections", "disclosures"):
         assert document[section] == []
     assert "Content-Disposition" not in client.get("/v1/me/data", headers=bearer(token)).headers
+    bogus = client.get("/v1/me/data?download=perhaps", headers=bearer(token))
+    assert bogus.status_code == 400 and "download" in bogus.json["errors"]
 
 
 def test_consent_is_given_and_withdrawn_in_one_call_with_immediate_effect(app, client, world):
