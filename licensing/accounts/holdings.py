@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from core.database import rfc3339, utcnow
 from licensing import errors
 from licensing.activation.models import Seat
-from licensing.activation.seats import release_seats
+from licensing.activation import seats
 from licensing.catalog.models import License, Product
 from privacy.purposes import LICENSE_ACTIVATION, processes
 
@@ -59,7 +59,9 @@ class AccountHoldings:
             .where(Seat.id == activation_id))
         if owner != account_id:
             raise errors.NotFound("No such activation.")
-        release_seats(self._session, Seat.id == activation_id, "customer", self._clock())
+        # The holder freeing a device from the Customer Area is the device's deactivation.
+        seats.release(seats.locked_seat(self._session, activation_id), seats.DEACTIVATED,
+                      self._clock())
 
 
 def _license_view(license: License, product_code: str, seats_used: int) -> dict:

@@ -64,13 +64,12 @@ class CustomerSessionService:
             raise SESSION_TOKEN.invalid()
         return found.Account
 
-
     @processes(LICENSE_ACTIVATION)
     def close(self, authorization: str | None) -> None:
         """End the session AUTHORIZATION carries: its token stops working at once."""
         self.account_for(authorization)
         digests = [p.value for p in self._pseudonyms.candidates(
-            domains.SESSION_TOKEN, bearer_token(authorization))]
+            domains.SESSION_TOKEN, SESSION_TOKEN.from_header(authorization))]
         self._session.execute(sa.delete(CustomerSession)
                               .where(CustomerSession.token_hmac.in_(digests))
                               .execution_options(synchronize_session=False))
