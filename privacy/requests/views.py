@@ -17,6 +17,7 @@ from core.http import error_responses, json_body, load
 from privacy.audit import Access, Actor, clean_reason
 from privacy.providers import ACCOUNT
 from privacy.purposes import PRIVACY_RIGHTS
+from privacy.requests import metrics  # noqa: F401  (registers the open-requests gauge)
 from privacy.requests.presenting import describe
 from privacy.requests.schemas import (CompleteSchema, EnterRequestSchema, ExtendSchema,
                                       LiftedSchema, RejectSchema, RequestQuerySchema,

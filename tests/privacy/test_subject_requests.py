@@ -115,6 +115,9 @@ def test_a_request_received_32_days_ago_is_overdue_and_too_late_to_extend(app, c
     late = client.post(f"/v1/privacy/requests/{entered.json['id']}/extend", headers=staff,
                        json={"months": 2, "reason": "many systems to search"})
     assert late.status_code == 409 and late.json["code"] == "CONFLICT"
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert 'tessera_privacy_requests_open{overdue="true"} 1.0' in scraped
+    assert 'tessera_privacy_requests_open{overdue="false"} 1.0' in scraped
 
 
 def test_an_entered_request_may_not_come_from_the_future(app, client, world):
