@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: venv tools run test test-postgres check-reliability db-check demo bench bench-profile clean
+.PHONY: venv tools browsers run test test-postgres check-reliability db-check demo bench bench-profile clean
 
 # The tests drive the service with the desktop client, its own distribution in
 # clients/python. It is installed here rather than named in the `test` extra:
@@ -37,10 +37,18 @@ tools:
 		{ apt-get update -qq >/dev/null 2>&1 && $(APT_INSTALL) nginx >/dev/null 2>&1; } || \
 		echo "nginx could not be installed: the proxy tests will be skipped" >&2
 
-test: $(STAMP) tools
+# Headless Chromium for the browser tests (tests/e2e), from Debian's packages: the
+# tests drive /usr/bin/chromium and never download a browser. Without root or apt the
+# browser tests skip and say why; in CI a failed install fails the run.
+browsers:
+	@test -x /usr/bin/chromium || apt-get install -y -qq chromium || \
+		{ apt-get update -qq && apt-get install -y -qq chromium; } || \
+		{ echo "chromium could not be installed: the browser tests will skip" >&2; test -z "$$CI"; }
+
+test: $(STAMP) tools browsers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: $(STAMP) tools
+test-postgres: $(STAMP) tools browsers
 	TESSERA_TEST_DATABASE_URL=$${TESSERA_TEST_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/pytest $(PYTEST_ARGS)
 
 # The reliability and security suite on PostgreSQL: fuzzing, races between two
@@ -73,4 +81,4 @@ bench-profile: $(STAMP)
 	$(BIN)/python -m bench.profile postgresql 15
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -13,7 +13,7 @@ import privacy.wiring
 from config import load_config
 from core import health, http, metrics
 from core.database import configure_engines, db, migrate, sqlite_serialises_writers
-from licensing import wiring
+from licensing import web, wiring
 from privacy.legal import models as _legal_models  # noqa: F401
 
 # Every domain's models are imported here, so the metadata (and Alembic) sees every table.
@@ -74,4 +74,5 @@ def create_app(config: dict | None = None) -> Flask:
     keys_cli.init_app(app)
     privacy.cli.init_app(app)
     compliance_cli.init_app(app)
+    web.init_app(app)
     return app

@@ -145,6 +145,15 @@ class AccessAuditService:
             .order_by(AccessLogEntry.occurred_at.desc(), AccessLogEntry.id.desc())
             .limit(min(limit, MAX_ENTRIES))))
 
+    def read_log(self, access: Access, reference: str,
+                 limit: int = 200) -> tuple[Pseudonym, list[AccessLogEntry]]:
+        """The entries about the subject REFERENCE names; reading them is itself logged."""
+        subject, subject_id, pseudonyms = self.resolve(reference)
+        entries = self.entries(pseudonyms, limit)
+        # Reading someone's access log is itself a read of their data.
+        self.record_pseudonym(access, subject, "privacy.access_log.read", subject_id)
+        return subject, entries
+
     def resolve(self, reference: str) -> tuple[Pseudonym, str | None, list[str]]:
         """The subject's pseudonym, id (if still held) and every pseudonym to search by.
 

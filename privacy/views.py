@@ -65,11 +65,7 @@ def access_log():
     access = Access(actor, PRIVACY_RIGHTS,
                     reason_from_header(request.headers.get("X-Access-Reason"), "X-Access-Reason"),
                     g.get("request_id"))
-    audit = audit_service()
-    subject, subject_id, pseudonyms = audit.resolve(query["subject"])
-    entries = audit.entries(pseudonyms, query["limit"])
-    # Reading someone's access log is itself a read of their data.
-    audit.record_pseudonym(access, subject, "privacy.access_log.read", subject_id)
+    subject, entries = audit_service().read_log(access, query["subject"], query["limit"])
     db.session.commit()
     return {"subject": subject.value, "entries": [
         {"occurred_at": rfc3339(e.occurred_at), "actor": e.actor, "actor_role": e.actor_role,

@@ -14,11 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable
 
-from core.database import db
+from core.database import db, utcnow
 from licensing.activation.models import Seat
 from licensing.support.wiring import admin_service, staff_service
 from licensing.wiring import components
 from privacy import pseudonym as domains
+from privacy.providers import ACCOUNT
+from privacy.wiring import request_service
 
 ROLES = ("support", "compliance", "privacy", "admin")
 DISABLED = "disabled"
@@ -73,6 +75,17 @@ STAFF_ENDPOINTS: list[StaffEndpoint] = [
     # Privacy
     StaffEndpoint("GET", "/v1/privacy/ropa", PRIVACY, reason=False),
     StaffEndpoint("GET", "/v1/privacy/access-log", PRIVACY, query={"subject": "{username}"}),
+    StaffEndpoint("GET", "/v1/privacy/requests", PRIVACY, reason=False),
+    StaffEndpoint("POST", "/v1/privacy/requests", PRIVACY, ok=201,
+                  json={"account": "{account}", "type": "erasure", "channel": "email"}),
+    StaffEndpoint("POST", "/v1/privacy/requests/{restriction_request}/complete", PRIVACY,
+                  json={}),
+    StaffEndpoint("POST", "/v1/privacy/requests/{objection_request}/extend", PRIVACY,
+                  json={"months": 1, "reason": "needs a second look"}),
+    StaffEndpoint("POST", "/v1/privacy/requests/{rectification_request}/reject", PRIVACY,
+                  json={"reason": "the name is right"}),
+    StaffEndpoint("POST", "/v1/privacy/accounts/{restricted_account}/lift-restriction", PRIVACY,
+                  json={}),
     # Admin
     StaffEndpoint("POST", "/v1/admin/products", ADMIN_ONLY, json={"code": "p2", "name": "P2"},
                   reason=False, ok=201),
@@ -124,8 +137,20 @@ class StaffWorld:
             self.ids = {"username": "alice", "email": "alice@example.com", "account": account.id,
                         "license": license.id, "activation": seat.id, "fingerprint": fingerprint,
                         "spare_staff": str(spare.id), "spare_token": str(spare_token.id)}
+            self.ids.update(self._requests(account.id))
+            restricted = admin.create_account("bob", None, "bob@example.com")
+            restricted.restricted_at = utcnow()
+            self.ids["restricted_account"] = restricted.id
             db.session.commit()
         return self
+
+    @staticmethod
+    def _requests(account_id: str) -> dict[str, str]:
+        """One open data-subject request per kind an officer decides on."""
+        service = request_service()
+        return {f"{kind}_request": service.file(ACCOUNT, account_id, kind, details).id
+                for kind, details in (("restriction", None), ("objection", None),
+                                      ("rectification", {"name": "Alicia"}))}
 
     @staticmethod
     def _seat(license_id: str, fingerprint: str) -> Seat:

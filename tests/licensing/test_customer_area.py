@@ -294,3 +294,13 @@ def test_the_customer_area_is_in_the_openapi_document(client):
         assert "401" in operation["responses"]
         assert operation["responses"]["200"]["content"]["application/json"]["schema"][
             "$ref"].endswith("/" + schema)
+
+
+def test_signing_out_ends_the_session_at_once(client, world):
+    world.setup()
+    token = token_of(client)
+    assert client.get("/v1/me", headers=bearer(token)).status_code == 200
+    answer = client.delete(SESSION, headers=bearer(token))
+    assert answer.status_code == 204
+    assert client.get("/v1/me", headers=bearer(token)).status_code == 401
+    assert client.delete(SESSION, headers=bearer(token)).status_code == 401

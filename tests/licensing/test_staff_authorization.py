@@ -33,7 +33,10 @@ def test_every_staff_route_is_in_the_table(app):
 
 def _as_rule(path: str) -> str:
     converters = {"{license}": "<license_id>", "{activation}": "<activation_id>",
-                  "{spare_staff}": "<int:staff_id>", "{spare_token}": "<int:token_id>"}
+                  "{spare_staff}": "<int:staff_id>", "{spare_token}": "<int:token_id>",
+                  "{restricted_account}": "<account_id>", "{restriction_request}": "<request_id>",
+                  "{objection_request}": "<request_id>",
+                  "{rectification_request}": "<request_id>"}
     for placeholder, rule in converters.items():
         path = path.replace(placeholder, rule)
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,7 +27,9 @@ def customer(client, username="alice") -> dict:
 
 
 def officer(app, role="privacy") -> dict:
-    return {"Authorization": f"Bearer {staff_token(app, role)}", **REASON}
+    # Staff names are unique: each officer a test asks for is a new member of staff.
+    name = f"{role}-{secrets.token_hex(4)}"
+    return {"Authorization": f"Bearer {staff_token(app, role, name)}", **REASON}
 
 
 def file(client, headers, kind, details=None):
