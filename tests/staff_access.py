@@ -87,6 +87,9 @@ STAFF_ENDPOINTS: list[StaffEndpoint] = [
     StaffEndpoint("POST", "/v1/privacy/accounts/{restricted_account}/lift-restriction", PRIVACY,
                   json={}),
     # Admin
+    StaffEndpoint("POST", "/v1/admin/recipients", ADMIN_ONLY, reason=False, ok=201,
+                  json={"name": "BSA", "category": "anti_piracy_org",
+                        "endpoint": "https://reports.example.org/tessera"}),
     StaffEndpoint("POST", "/v1/admin/products", ADMIN_ONLY, json={"code": "p2", "name": "P2"},
                   reason=False, ok=201),
     StaffEndpoint("POST", "/v1/admin/accounts", ADMIN_ONLY, reason=False, ok=201,
