@@ -23,7 +23,8 @@ from licensing.catalog.models import License
 from privacy.legal import subjects
 from privacy.legal.records import Observation, observe
 from privacy.providers import ACCOUNT
-from privacy.purposes import ANTI_PIRACY, EXPORT_COMPLIANCE
+from privacy.objections import ObjectionService
+from privacy.purposes import ANTI_PIRACY, EXPORT_COMPLIANCE, LICENSE_COMPLIANCE
 from privacy.wiring import components as privacy_components
 
 log = logging.getLogger("tessera.compliance")
@@ -42,6 +43,10 @@ TAGS = {
 }
 NETWORK = "network"
 _PENDING = "compliance_signals"
+# Heuristics about how a license is used (license.compliance, Legitimate interests):
+# an account holder's upheld objection stops them (GDPR Art 21), unlike the evidence
+# of a refused request, which is kept under Legal obligation.
+OBJECTABLE = frozenset({SEAT_CHURN, CLONE_SUSPECTED})
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,22 @@ def _resolve(connection: sa.Connection, signal: Signal) -> tuple[str | None, str
     return account_id, license_id
 
 
+def _objected(connection: sa.Connection, account_id: str | None) -> bool:
+    """Whether the account holder objected to license.compliance processing."""
+    if account_id is None:
+        return False
+    objecting = ObjectionService.objecting(LICENSE_COMPLIANCE, ACCOUNT)
+    return bool(connection.scalar(sa.select(sa.literal(account_id).in_(objecting))))
+
+
 def record(signal: Signal) -> None:
     """Upsert SIGNAL's record (and keep its subject's link in the main store)."""
     pseudonymizer = privacy_components().pseudonymizer
     now = utcnow()
     with db.engine.begin() as connection:
         account_id, license_id = _resolve(connection, signal)
+        if signal.kind in OBJECTABLE and _objected(connection, account_id):
+            return
         if account_id is not None:
             subject = subjects.reference(pseudonymizer, ACCOUNT, account_id)
             subjects.remember(connection, subject, account_id, now)

@@ -9,6 +9,8 @@ import pytest
 from compliance_support import activate, from_country, records, refresh
 from core.database import db
 from licensing.catalog.models import License
+from privacy.objections import ObjectionService
+from privacy.providers import ACCOUNT
 from support import Device
 
 
@@ -105,6 +107,20 @@ def test_seat_churn_is_recorded_past_the_threshold(app_factory, world, officer):
     (record,) = records(client, officer)
     assert record["kind"] == "seat_churn" and record["count"] == 2
     assert record["evidence"]["devices_in_24h"] == 4
+
+
+def test_an_upheld_objection_stops_churn_detection_for_the_account(app_factory, world,
+                                                                    officer):
+    app = app_factory(TESSERA_CHURN_THRESHOLD=2)
+    client = app.test_client()
+    license_id = world.setup(seats=5)
+    with app.app_context():
+        account_id = db.session.get(License, license_id).account_id
+        ObjectionService(db.session).uphold(ACCOUNT, account_id, None)
+        db.session.commit()
+    for _ in range(4):
+        assert activate(client, Device(), world.credentials()).status_code == 201
+    assert records(client, officer) == []
 
 
 def test_refreshes_from_two_countries_within_the_window_suggest_a_clone(client, activated,
