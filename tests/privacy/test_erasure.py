@@ -82,7 +82,7 @@ def test_erasure_erases_the_account_and_releases_its_seats(app, client, runner, 
     lines = _tombstones(app).read_text().splitlines()
     assert len(lines) == 1
     tombstone = json.loads(lines[0])
-    assert tombstone["pseudonym"] == report["subject"] and tombstone["scope"] == ["licensing", "privacy"]
+    assert tombstone["pseudonym"] == report["subject"] and tombstone["scope"] == ["licensing", "legal", "privacy"]
     assert stat.S_IMODE(os.stat(_tombstones(app)).st_mode) == 0o600
     assert "alice" not in lines[0]
     # The device learns its activation is gone; the credentials no longer exist.
