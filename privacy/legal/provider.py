@@ -111,6 +111,10 @@ class LegalPersonalData:
     def restrict(self, subject_id: str, restricted: bool) -> None:
         return None  # a Legal obligation goes on under restriction (Art 18(2))
 
+    def restricted(self, subject_id: str) -> bool:
+        """Never: restriction does not stop processing under a Legal obligation."""
+        return False
+
 
 def _kept(counts: dict, disclosed: int) -> list[Kept]:
     kept = []

@@ -245,7 +245,8 @@ def test_an_access_request_leaves_a_notice_that_the_export_is_ready(app, client,
     request = file(client, me, "access").json
     done = client.post(f"/v1/privacy/requests/{request['id']}/complete", headers=officer(app),
                        json={})
-    assert done.status_code == 200 and done.json["outcome"]["sections"] == ["licensing"]
+    # The account holder's data, and the Legal-obligation section (disclosures about them).
+    assert done.status_code == 200 and done.json["outcome"]["sections"] == ["licensing", "legal"]
     (notice,) = client.get("/v1/me/notices", headers=me).json["notices"]
     assert notice["kind"] == "export_ready"
 
