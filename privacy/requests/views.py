@@ -92,8 +92,11 @@ def complete_request(request_id: str):
     data = _body(CompleteSchema())
     done = request_service().complete(request_id, access, data.get("compelling_grounds"))
     answer = describe(done, staff=True)
+    # Read before the commit: after it, the expired row would be loaded again, and the
+    # session's new transaction would keep the checkpoint below from emptying the log.
+    erasure = done.type == "erasure"
     db.session.commit()
-    if done.type == "erasure":
+    if erasure:
         # The erased rows' old page images must not linger in a SQLite write-ahead log.
         truncate_sqlite_wal(db.engines.values())
     return answer
