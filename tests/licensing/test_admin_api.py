@@ -32,7 +32,7 @@ def test_product_account_license_and_code_through_the_api(client, admin_token):
     product = _post(client, admin_token, "/v1/admin/products", {"code": "numflo", "name": "N"})
     assert product.status_code == 201 and product.json["code"] == "numflo"
     account = _post(client, admin_token, "/v1/admin/accounts",
-                    {"username": "alice", "email": "alice@example.com", "password": "pw-alice-1",
+                    {"username": "alice", "email": "alice@example.com", "password": "pw-alice-0001-long",
                      "country": "be"})
     assert account.status_code == 201 and account.json["id"].startswith("acc_")
     assert account.json["country"] == "BE"
@@ -43,7 +43,8 @@ def test_product_account_license_and_code_through_the_api(client, admin_token):
     assert _stable(license.json) == {"product": "numflo", "kind": "subscription",
                                      "status": "active", "seats": 1, "entitlements": ["solver"],
                                      "lease_seconds": 600, "grace_seconds": 14 * 86400,
-                                     "offline_lease_seconds": 90 * 86400}
+                                     "offline_lease_seconds": 90 * 86400,
+                                     "seat_mode": "node_locked", "max_borrow_seconds": 7 * 86400}
     assert license.json["account"] == account.json["id"]
     code = _post(client, admin_token, f"/v1/admin/licenses/{license.json['id']}/codes")
     assert code.status_code == 201
@@ -110,7 +111,7 @@ def test_the_cli_and_the_api_give_the_same_records(client, runner, admin_token):
                         {"code": "apiprod", "name": "CLI"}).json
     assert set(cli_product) == set(api_product)
     cli_account = invoke_json(runner, "admin", "create-account", "bob", "--email",
-                              "bob@example.com", "--password", "pw-bob-123")
+                              "bob@example.com", "--password", "pw-bob-0123-long")
     api_account = _post(client, admin_token, "/v1/admin/accounts",
                         {"username": "carol", "email": "carol@example.com"}).json
     assert set(cli_account) == set(api_account)
