@@ -11,12 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.database import UTCDateTime, db, new_id, utcnow
 from licensing.declarations import ACCOUNT_ID, ACCOUNT_RECORD, CONTACT, SESSION
-from privacy.purposes import LICENSE_ACTIVATION, SUPPORT, personal
+from privacy.purposes import EXPORT_COMPLIANCE, LICENSE_ACTIVATION, SUPPORT, personal
 from privacy.vault import EncryptedText
 
 if TYPE_CHECKING:  # relationships across domains resolve by name at run time
     from licensing.catalog.models import License
 
+
+SCREENING = personal("screening.result", EXPORT_COMPLIANCE)
 
 
 class Account(db.Model):
@@ -55,12 +57,26 @@ class Account(db.Model):
     # Set by an erasure: the row stays (licenses point at it) with nothing identifying.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=ACCOUNT_RECORD)
 
+    # The last denied-party screening of the account (licensing.compliance.checks): the
+    # list it was made against, when, and the hit ({"list", "score"}) or NULL when clear.
+    # A refresh reads the verdict with its seat instead of screening again.
+    screened_against: Mapped[str | None] = mapped_column(sa.String(64), info=SCREENING)
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=SCREENING)
+    screening_match: Mapped[dict | None] = mapped_column(sa.JSON(none_as_null=True),
+                                                                  info=SCREENING)
+
     licenses: Mapped[list[License]] = relationship(back_populates="account")
 
     @validates("username")
     def _fold(self, _key, username: str | None) -> str | None:
         self.username_folded = None if username is None else fold_username(username)
         return username
+
+    @validates("name", "company", "country")
+    def _rescreen(self, _key, value: str | None) -> str | None:
+        # What was screened changed: the next activation or refresh screens again.
+        self.screened_against = None
+        return value
 
 
 def fold_username(username: str) -> str:

@@ -37,6 +37,7 @@ from licensing.activation import floating
 from licensing.activation.models import Seat
 from licensing.activation.replay import spend_statement
 from licensing.catalog.models import License, Product
+from licensing.compliance.checks import Verdict
 
 _SEATS, _LICENSES = Seat.__table__, License.__table__
 _PRODUCTS, _ACCOUNTS = Product.__table__, Account.__table__
@@ -89,10 +90,14 @@ class RefreshRow:
     product_code: str
     restricted_at: datetime | None
     seats_used: int
+    account_id: str
+    # The account's last denied-party screening (licensing.compliance.checks.Verdict).
+    screening: Verdict
 
 
 _SEAT_FIELDS = SeatState.__slots__
 _LICENSE_FIELDS = LicenseTerms.__slots__
+_VERDICT = ("screened_against", "screened_at", "screening_match")
 
 
 _NOW = sa.bindparam("now", type_=_LICENSES.c.starts_at.type)
@@ -107,7 +112,9 @@ def _columns() -> list:
             *(_LICENSES.c[name].label(f"license_{name}") for name in _LICENSE_FIELDS),
             _PRODUCTS.c.code.label("product_code"),
             _ACCOUNTS.c.restricted_at.label("restricted_at"),
-            used.label("seats_used")]
+            used.label("seats_used"),
+            _LICENSES.c.account_id.label("account_id"),
+            *(_ACCOUNTS.c[name].label(name) for name in _VERDICT)]
 
 
 _JOINED = (_SEATS.c.license_id == _LICENSES.c.id, _LICENSES.c.product_id == _PRODUCTS.c.id,
@@ -124,6 +131,15 @@ ALLOWED = (
     *(_LICENSES.c.status != status for status in REFUSING_STATUSES),
     _LICENSES.c.starts_at <= _NOW,
     sa.or_(_LICENSES.c.expires_at.is_(None), _LICENSES.c.expires_at > _NOW),
+)
+# With denied-party screening on: a verdict that holds (made against today's list, not
+# older than its provider allows) and is clear. Any other verdict is decided in Python
+# first (licensing.compliance.checks), and the seat stamped after a clear one.
+SCREENED = (
+    _ACCOUNTS.c.screened_against == sa.bindparam("screening",
+                                                 type_=_ACCOUNTS.c.screened_against.type),
+    _ACCOUNTS.c.screened_at >= sa.bindparam("screened_since", type_=_ACCOUNTS.c.screened_at.type),
+    _ACCOUNTS.c.screening_match.is_(None),
 )
 
 
@@ -147,13 +163,14 @@ def _held_until_in_sql() -> sa.ColumnElement:
                     sa.func.greatest(_SEATS.c.held_until, ends)), else_=_SEATS.c.held_until)
 
 
-def _stamp(*extra, held_until=None) -> sa.Update:
+def _stamp(*extra, held_until=None, screened: bool = False) -> sa.Update:
     values = {name: sa.bindparam(name, type_=_SEATS.c[name].type) for name in STAMPED}
     if held_until is not None:
         values["held_until"] = held_until
     return (sa.update(_SEATS).values(values)
             .where(_BY_ID, _SEATS.c.license_id == _LICENSES.c.id,
-                   _LICENSES.c.account_id == _ACCOUNTS.c.id, *ALLOWED, *extra))
+                   _LICENSES.c.account_id == _ACCOUNTS.c.id, *ALLOWED,
+                   *(SCREENED if screened else ()), *extra))
 
 
 @functools.cache
@@ -162,14 +179,16 @@ def _select() -> sa.Select:
 
 
 @functools.cache
-def _one_statement(spend: bool) -> sa.Select:
+def _one_statement(spend: bool, screened: bool) -> sa.Select:
     """PostgreSQL: spend the jti, stamp the seat if allowed, return the seat as it was."""
     if spend:
         spent = spend_statement("postgresql").cte("spent")
         fresh = sa.select(sa.func.count()).select_from(spent).scalar_subquery()
-        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)), held_until=_held_until_in_sql())
+        touched = _stamp(sa.exists(sa.select(spent.c.jti_hash)), held_until=_held_until_in_sql(),
+                         screened=screened)
     else:
-        fresh, touched = sa.literal(1), _stamp(held_until=_held_until_in_sql())
+        fresh = sa.literal(1)
+        touched = _stamp(held_until=_held_until_in_sql(), screened=screened)
     touched = touched.returning(_SEATS.c.id).cte("touched")
     stamped = sa.select(sa.func.count()).select_from(touched).scalar_subquery()
     found = _select().subquery("found")
@@ -187,7 +206,8 @@ def _found(row) -> RefreshRow | None:
     return RefreshRow(
         SeatState(*(getattr(row, f"seat_{name}") for name in _SEAT_FIELDS)),
         LicenseTerms(*(getattr(row, f"license_{name}") for name in _LICENSE_FIELDS)),
-        row.product_code, row.restricted_at, row.seats_used)
+        row.product_code, row.restricted_at, row.seats_used, row.account_id,
+        Verdict(*(getattr(row, name) for name in _VERDICT)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +220,13 @@ class Outcome:
 
 
 def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now: datetime,
-                   jkt: str, spend: tuple[str, datetime] | None) -> Outcome:
+                   jkt: str, spend: tuple[str, datetime] | None,
+                   screening: tuple[str, datetime] | None = None) -> Outcome:
     """Spend the jti (when SPEND = (key, until) is given) and stamp the seat if allowed.
+
+    SCREENING = (list, since), when denied-party screening is on: the seat is
+    stamped only when the account's verdict was made against LIST, not before
+    SINCE, and is clear.
 
     On PostgreSQL this is one statement, safe outside a transaction. On SQLite
     it is three, in the caller's transaction.
@@ -210,8 +235,11 @@ def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now:
                   "issued": now.replace(microsecond=0), **stamp}
     if spend is not None:
         parameters["key"], parameters["until"] = spend
+    screened = screening is not None
+    if screened:
+        parameters["screening"], parameters["screened_since"] = screening
     if connection.dialect.name == "postgresql":
-        row = connection.execute(_one_statement(spend is not None), parameters).one()
+        row = connection.execute(_one_statement(spend is not None, screened), parameters).one()
         return Outcome(bool(row.fresh), _found(row), bool(row.stamped))
     if spend is not None and connection.execute(spend_statement(connection.dialect.name),
                                                 parameters).first() is None:
@@ -219,14 +247,15 @@ def read_and_stamp(connection: sa.Connection, seat_id: str, stamp: dict, *, now:
     found = _found(connection.execute(_select(), parameters).first())
     if found is None:
         return Outcome(True, None, False)
-    stamped = connection.execute(_sqlite_stamp(), {
+    stamped = connection.execute(_sqlite_stamp(screened), {
         **parameters, "held_until": _held_until(found, now)}).rowcount == 1
     return Outcome(True, found, stamped)
 
 
 @functools.cache
-def _sqlite_stamp() -> sa.Update:
-    return _stamp(held_until=sa.bindparam("held_until", type_=_SEATS.c.held_until.type))
+def _sqlite_stamp(screened: bool) -> sa.Update:
+    return _stamp(held_until=sa.bindparam("held_until", type_=_SEATS.c.held_until.type),
+                  screened=screened)
 
 
 def _held_until(found: RefreshRow, now: datetime) -> datetime | None:

@@ -375,8 +375,10 @@ class ActivationService:
         compliance = self._compliance
         blocked = compliance is not None and compliance.embargoed(location.country)
         # From an embargoed country the seat is read but never stamped: no key matches "".
+        screening = compliance.screening_window(now) if compliance is not None else None
         outcome = read_and_stamp(connection, seat_id, stamp, now=now,
-                                 jkt="" if blocked else proof.jkt, spend=spend)
+                                 jkt="" if blocked else proof.jkt, spend=spend,
+                                 screening=screening)
         if not outcome.fresh:
             raise errors.InvalidProof("This proof has been used before.")
         found = outcome.found
@@ -392,9 +394,16 @@ class ActivationService:
             raise errors.AccountRestricted()
         if blocked:
             raise compliance.blocked_refresh(seat.id, seat.license_id, location.country)
+        screened_now = compliance is not None and compliance.screen_refresh(
+            connection, found.account_id, license.id, found.screening, location, now)
         state = license_state(license, now)
         if state is not None:
             _raise_for_state(state, license.id)
+        if not outcome.stamped and screened_now:
+            # The account passed a screening made just now: the statement, which stamps
+            # only on a verdict already held, left the seat for this second round trip.
+            outcome = read_and_stamp(connection, seat_id, stamp, now=now, jkt=proof.jkt,
+                                     spend=None, screening=screening)
         if not outcome.stamped:
             # The seat or its license changed between the read and the stamp (a
             # deactivation, a suspension): the device retries and gets the new answer.

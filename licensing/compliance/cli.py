@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core.cli import emit, json_option, run
-from core.database import db
+from core.cli import emit, fail, json_option, progress, run
+from core.database import db, keyset_batches, utcnow
+from licensing.accounts.models import Account
+from licensing.compliance import signals
+from licensing.wiring import EXTENSION
 from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
 from privacy.legal.models import RECIPIENT_CATEGORIES
 from privacy.legal.records import RecordService, as_dict
@@ -59,6 +63,41 @@ def records(tag, kind, status, as_json):
     lines = [f"{r['id']} {r['kind']} {r['subject']} x{r['count']} {r['status']}"
              + (" (hold)" if r["legal_hold"] else "") for r in found]
     emit(as_json, {"records": found}, "\n".join(lines) or "no records")
+
+
+@compliance.command("screen-accounts")
+@click.option("--all", "every", is_flag=True,
+              help="Screen accounts whose verdict still holds as well.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+def screen_accounts(every, batch_size, as_json):
+    """Screen live accounts against the denied-party list now.
+
+    Run it when a new list is published: each account is otherwise screened
+    at its next activation or refresh. A hit is recorded (export_denied_party)
+    and the account's next activation or refresh is refused.
+    """
+    checks = current_app.extensions[EXTENSION].compliance
+    if checks is None or checks.screening.version is None:
+        fail("TESSERA_SCREENING is none: there is no list to screen against")
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Account)
+                              .where(Account.erased_at.is_(None)))
+    now, hits, walked = utcnow(), [], 0
+
+    def batch(after, limit):
+        keys, found = checks.rescreen(db.session.connection(), after, limit, now, every=every)
+        hits.extend(found)
+        return keys
+
+    with progress(total, "screening accounts") as bar:
+        for done in keyset_batches(batch, batch_size):
+            db.session.commit()
+            walked += done
+            bar.update(done)
+    for signal in hits:
+        signals.record(signal)
+    emit(as_json, {"accounts": walked, "hits": len(hits), "list": checks.screening.version},
+         f"{walked} accounts walked against {checks.screening.version}: {len(hits)} on the list")
 
 
 def init_app(app: Flask) -> None:

@@ -26,6 +26,8 @@ second per activation.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import logging
 import threading
 import time
@@ -41,6 +43,8 @@ from core.errors import Unavailable
 
 log = logging.getLogger("tessera.compliance.screening")
 CACHE_ENTRIES = 4096
+# A name the HTTP provider could not screen, failing open: no match, and no verdict.
+_NO_ANSWER = object()
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,15 @@ class NullScreening:
     """No denied-party screening."""
 
     name = "none"
+    # What a verdict is for (licensing.compliance.checks): none is ever made.
+    version = None
+    max_age_seconds = None
 
     def screen(self, party: Party) -> Match | None:
         return None
+
+    def screen_known(self, party: Party) -> tuple[Match | None, bool]:
+        return None, True
 
 
 class FileScreening:
@@ -123,15 +133,23 @@ class FileScreening:
 
     name = "file"
 
+    # A verdict holds until the list or the threshold changes.
+    max_age_seconds = None
+
     def __init__(self, path: str, threshold: int):
-        with open(Path(path), newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
+        content = Path(path).read_bytes()
+        rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
         if rows and "name" not in rows[0]:
             raise ValueError("the screening list needs a 'name' column")
         self._matcher = ListMatcher(entries_from_rows(rows, "file"), threshold)
+        self.version = f"file:{hashlib.sha256(content).hexdigest()[:24]}:{threshold}"
 
     def screen(self, party: Party) -> Match | None:
         return self._matcher.best(party)
+
+    def screen_known(self, party: Party) -> tuple[Match | None, bool]:
+        """The match, and whether the answer is a verdict (a file always answers)."""
+        return self._matcher.best(party), True
 
 
 class HttpScreening:
@@ -152,12 +170,21 @@ class HttpScreening:
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, Match | None]] = OrderedDict()
         self._lock = threading.Lock()
+        # A verdict holds as long as a cached answer would: the API's list changes unseen.
+        self.version = f"http:{hashlib.sha256(url.encode()).hexdigest()[:24]}:{threshold}"
+        self.max_age_seconds = cache_seconds
 
     def screen(self, party: Party) -> Match | None:
-        matches = [m for m in (self._screen_name(name) for name in party.names()) if m]
-        return max(matches, key=lambda m: m.score, default=None)
+        return self.screen_known(party)[0]
 
-    def _screen_name(self, name: str) -> Match | None:
+    def screen_known(self, party: Party) -> tuple[Match | None, bool]:
+        """The best match, and whether every name got an answer (failing open gives none)."""
+        answers = [self._screen_name(name) for name in party.names()]
+        matches = [m for m in answers if isinstance(m, Match)]
+        return (max(matches, key=lambda m: m.score, default=None),
+                all(answer is not _NO_ANSWER for answer in answers))
+
+    def _screen_name(self, name: str) -> Match | None | object:
         key = normalise(name)
         cached = self._cached(key)
         if cached is not None:
@@ -165,7 +192,8 @@ class HttpScreening:
         try:
             results = self._search(name)
         except (requests.RequestException, ValueError) as exc:
-            return self._failed(exc)
+            self._failed(exc)
+            return _NO_ANSWER
         match = ListMatcher(entries_from_rows(results, "api"), self._threshold).best(
             Party(name, None, None))
         self._remember(key, match)
@@ -181,13 +209,12 @@ class HttpScreening:
             raise ValueError("the screening answer has no list of results")
         return results
 
-    def _failed(self, exc: Exception) -> Match | None:
+    def _failed(self, exc: Exception) -> None:
         # The kind of failure only: the text may carry the name searched for.
         log.warning("denied-party screening failed (%s); failing %s", type(exc).__name__,
                     "closed" if self._fail_closed else "open")
         if self._fail_closed:
             raise ScreeningUnavailable()
-        return None
 
     def _cached(self, key: str) -> tuple[float, Match | None] | None:
         with self._lock:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import responses
+import sqlalchemy as sa
 
 from compliance_support import activate, records, refresh
 from core.database import db
+from licensing.accounts.models import Account
 from licensing.activation.models import Seat
 from licensing.compliance.screening import (FileScreening, HttpScreening, ListMatcher, Party,
                                             ScreeningUnavailable, entries_from_rows)
@@ -183,3 +187,134 @@ def test_list_rows_give_a_name_per_alias():
     entries = entries_from_rows([{"name": "A B", "alt_names": "C D; ;E", "source": "X"}], "f")
     assert entries == [("a b", "X"), ("c d", "X"), ("e", "X")]
     assert ListMatcher(entries, 90).best(Party("b a", None, None)).source == "X"
+
+
+def _wonderland(admin, world) -> None:
+    """An account whose holder is on the list of write_list, with a one-seat license."""
+    admin.create_account("wonder", world.password, "wonder@example.com",
+                         name="Alice Liddell", company="Rabbit Hole GmbH")
+    admin.issue_license("wonder", "numflo", seats=1, kind="subscription", entitlements=[])
+    db.session.commit()
+
+
+def _verdict(username: str):
+    account = db.session.scalar(sa.select(Account).where(Account.username == username))
+    db.session.refresh(account)
+    return account.screened_against, account.screening_match
+
+
+def test_a_refresh_screens_the_account_once_the_list_names_it(
+        app, app_factory, world, admin, officer, tmp_path):
+    """A party listed after its activation is refused at its next refresh, and recorded."""
+    world.setup()
+    _wonderland(admin, world)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CSL_HEADER + "\n", encoding="utf-8")
+    before = app_factory(TESSERA_SCREENING=f"file:{empty}").test_client()
+    device = Device()
+    answer = activate(before, device, world.credentials("wonder")).json
+    assert refresh(before, device, answer["activation_id"]).status_code == 200
+    with app.app_context():
+        against, match = _verdict("wonder")
+        assert against.startswith("file:") and match is None
+        stamped = db.session.get(Seat, answer["activation_id"]).last_refresh_at
+
+    after = app_factory(TESSERA_SCREENING="file:" + write_list(tmp_path / "csl.csv"),
+                        TESSERA_SCREENING_THRESHOLD=90).test_client()
+    refused = refresh(after, device, answer["activation_id"], country="FR")
+    assert refused.status_code == 403 and refused.json["code"] == "EXPORT_RESTRICTED"
+    (record,) = records(after, officer)
+    assert record["kind"] == "export_denied_party" and record["tags"] == ["export.compliance"]
+    assert record["license"] == answer["license"]["id"] and record["country"] == "FR"
+    assert record["evidence"]["provider"] == "file" and record["evidence"]["score"] == 100.0
+    with app.app_context():
+        against, match = _verdict("wonder")
+        assert against.endswith(":90") and match["score"] == 100.0, "the hit outlived the 403"
+    # The next refresh reads the stored hit: refused again without a stamp, one record.
+    assert refresh(after, device, answer["activation_id"]).status_code == 403
+    (record,) = records(after, officer)
+    assert record["count"] == 2
+    with app.app_context():
+        seat = db.session.get(Seat, answer["activation_id"])
+        assert seat.last_refresh_at == stamped and seat.country == "DE", "a refusal stamps nothing"
+
+
+def test_a_refresh_reads_the_stored_verdict_instead_of_asking_again(app_factory, world, admin):
+    """The HTTP provider is asked at activation; refreshes, even of a new process, are not."""
+    settings = {"TESSERA_SCREENING": "http:" + API, "TESSERA_SCREENING_CACHE_SECONDS": 3600}
+    client = app_factory(**settings).test_client()
+    world.setup()
+    device = Device()
+    with responses.RequestsMock() as mock:
+        mock.get(API, json={"results": [{"name": "Somebody Else", "source": "SDN"}]})
+        answer = activate(client, device, world.credentials()).json
+        asked = len(mock.calls)
+        assert asked >= 1
+        # Another process: its in-memory cache is empty, the account's verdict is not.
+        other = app_factory(**settings).test_client()
+        for _ in range(3):
+            assert refresh(other, device, answer["activation_id"]).status_code == 200
+        assert len(mock.calls) == asked
+
+
+def test_a_screening_that_failed_open_is_asked_again(app, app_factory, world):
+    """Failing open lets the device work but keeps no verdict: the next request asks again."""
+    client = app_factory(TESSERA_SCREENING="http:" + API, TESSERA_SCREENING_FAIL="open",
+                         TESSERA_SCREENING_TIMEOUT=1).test_client()
+    world.setup()
+    device = Device()
+    with responses.RequestsMock() as mock:
+        mock.get(API, status=503)
+        answer = activate(client, device, world.credentials()).json
+        with app.app_context():
+            assert _verdict("alice") == (None, None)
+        mock.replace(responses.GET, API, json={"results": []})
+        assert refresh(client, device, answer["activation_id"]).status_code == 200
+    with app.app_context():
+        against, match = _verdict("alice")
+        assert against.startswith("http:") and match is None
+
+
+def test_changing_the_name_screens_the_account_again(app, app_factory, world, admin, tmp_path):
+    client = app_factory(TESSERA_SCREENING="file:" + write_list(tmp_path / "csl.csv"),
+                         TESSERA_SCREENING_THRESHOLD=90).test_client()
+    world.setup()
+    device = Device()
+    answer = activate(client, device, world.credentials()).json
+    with app.app_context():
+        account = db.session.scalar(sa.select(Account).where(Account.username == "alice"))
+        assert account.screened_against is not None
+        account.name = "Alice Liddell"
+        assert account.screened_against is None
+        db.session.commit()
+    refused = refresh(client, device, answer["activation_id"])
+    assert refused.status_code == 403 and refused.json["code"] == "EXPORT_RESTRICTED"
+
+
+def test_screen_accounts_screens_everyone_against_a_new_list(app_factory, world, admin,
+                                                            officer, tmp_path):
+    world.setup()
+    _wonderland(admin, world)
+    settings = {"TESSERA_SCREENING": "file:" + write_list(tmp_path / "csl.csv"),
+                "TESSERA_SCREENING_THRESHOLD": 90}
+    app = app_factory(**settings)
+    runner = app.test_cli_runner()
+    # The command runs in the app context it finds (another app's is open in this test).
+    with app.app_context():
+        done = runner.invoke(args=["compliance", "screen-accounts", "--batch-size", "1",
+                                   "--json"])
+        assert done.exit_code == 0, done.output
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        assert summary["accounts"] == 2 and summary["hits"] == 1
+        assert _verdict("alice")[1] is None and _verdict("wonder")[1]["score"] == 100.0
+        # A second walk finds every verdict holding: nothing screened or recorded again.
+        again = runner.invoke(args=["compliance", "screen-accounts", "--json"])
+        assert json.loads(again.stdout.strip().splitlines()[-1])["hits"] == 0
+    (record,) = records(app.test_client(), officer)
+    assert record["kind"] == "export_denied_party" and record["evidence"]["provider"] == "file"
+    assert record["count"] == 1
+
+
+def test_screen_accounts_without_a_list_refuses(runner):
+    done = runner.invoke(args=["compliance", "screen-accounts"])
+    assert done.exit_code == 1 and "no list" in done.output
