@@ -309,7 +309,12 @@ def privacy_settings(environ: dict, instance_dir: Path) -> dict:
 
 def operations_settings(environ: dict) -> dict:
     """Settings of what operators look at: metrics."""
+    metrics = (env("TESSERA_METRICS", environ) or "on").strip().lower()
+    if metrics not in ("on", "off"):
+        raise ConfigurationError("TESSERA_METRICS must be 'on' or 'off'")
     return {
+        # Off: no request is counted and /metrics is not served (`make bench` compares both).
+        "TESSERA_METRICS": metrics == "on",
         # /metrics answers other than a direct loopback peer only with this bearer token.
         "TESSERA_METRICS_TOKEN": env("TESSERA_METRICS_TOKEN", environ),
     }

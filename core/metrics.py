@@ -142,6 +142,8 @@ def metrics():
 
 
 def init_app(app: Flask) -> None:
-    """Count every answer and serve /metrics."""
+    """Count every answer and serve /metrics (unless TESSERA_METRICS is off)."""
+    if not app.config.get("TESSERA_METRICS", True):
+        return
     app.after_request(_record)
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])

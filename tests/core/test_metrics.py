@@ -114,3 +114,28 @@ def test_counters_are_summed_over_every_gunicorn_worker(migrated, tmp_path, worl
         text = requests.get(base_url + "/metrics", timeout=30).text
     assert value(text, "tessera_activations_total", result="created") == 0
     assert "tessera_http_requests_total" in text
+
+
+def test_metrics_can_be_turned_off(app_factory, world):
+    client = app_factory(TESSERA_METRICS=False).test_client()
+    world.setup()
+    device = Device()
+    activation_id = device.activate(client, **world.credentials()).json["activation_id"]
+    assert device.refresh(client, activation_id).status_code == 200
+    answer = client.get("/metrics")
+    assert answer.status_code == 404 and answer.json["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("setting, expected", [(None, True), ("on", True), ("OFF", False)])
+def test_the_metrics_setting_reads_on_and_off(setting, expected):
+    from config.settings import operations_settings
+
+    environ = {} if setting is None else {"TESSERA_METRICS": setting}
+    assert operations_settings(environ)["TESSERA_METRICS"] is expected
+
+
+def test_a_metrics_setting_other_than_on_or_off_is_refused():
+    from config.settings import ConfigurationError, operations_settings
+
+    with pytest.raises(ConfigurationError, match="TESSERA_METRICS"):
+        operations_settings({"TESSERA_METRICS": "maybe"})
