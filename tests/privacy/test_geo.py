@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
+
 import mmdb_writer
 import pytest
 import sqlalchemy as sa
@@ -167,3 +170,12 @@ def test_trusted_country_header_is_used(country_header, app, client, world):
                          environ_base={"REMOTE_ADDR": "10.0.0.2"})
     seat = _seat(app, answer.json["activation_id"])
     assert (seat.country, seat.ip_prefix) == ("NL", "81.2.69.0/24")
+
+
+def test_the_prefix_is_the_network_ipaddress_computes():
+    rng = random.Random(5)
+    for _ in range(2000):
+        v4 = ipaddress.IPv4Address(rng.getrandbits(32))
+        v6 = ipaddress.IPv6Address(rng.getrandbits(128))
+        assert ip_prefix(str(v4)) == str(ipaddress.ip_network((v4, 24), strict=False))
+        assert ip_prefix(str(v6)) == str(ipaddress.ip_network((v6, 48), strict=False))
