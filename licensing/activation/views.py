@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 
@@ -36,6 +38,8 @@ _ACTIVATION_INPUT = ActivationInputSchema()
 _REFRESH_INPUT = RefreshInputSchema()
 _BORROW_INPUT = BorrowInputSchema()
 
+# Characters base_url leaves as they are: for such a path it is scheme://host + path.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.~-]*", re.ASCII)
 DPOP_HEADER = {"name": "DPoP", "in": "header", "required": True,
                "description": "RFC 9449 proof signed with the device's Ed25519 key",
                "schema": {"type": "string"}}
@@ -62,6 +66,11 @@ def expected_url() -> str:
     public = current_app.config.get("TESSERA_PUBLIC_URL")
     if public:
         return public.rstrip("/") + request.path
+    path, host = request.script_root + request.path, request.host
+    if _PLAIN_PATH.fullmatch(path) and "xn--" not in host:
+        # What base_url gives for a path of plain characters (and a host it would not turn
+        # to Unicode), without its quoting round trip.
+        return f"{request.scheme}://{host}{path}"
     return request.base_url
 
 
