@@ -81,3 +81,23 @@ def activation_requests(prefix: Path, base_url: str, credentials: list[dict],
             proof = maker.proof(keys[n % 64], xs[n % 64], "POST", path, iat)
             yield f"POST\t{path}\t{proof}\t{body}"
     return _write(prefix, threads, lines())
+
+
+def foreign_key_requests(prefix: Path, base_url: str, devices: list[Device], count: int,
+                         threads: int, target: Device, every: int) -> int:
+    """COUNT refreshes as refresh_requests, but every EVERY-th one refreshes TARGET's seat
+    with a proof made by another key (a copied activation id): 401 and a compliance record."""
+    maker, iat = ProofMaker(base_url), int(time.time())
+    stranger = Ed25519PrivateKey.generate()
+    stranger_x = b64(stranger.public_key().public_bytes_raw())
+    foreign = f"/v1/activations/{target.seat_id}/refresh"
+
+    def lines():
+        for n in range(count):
+            if n % every == every - 1:
+                yield f"POST\t{foreign}\t{maker.proof(stranger, stranger_x, 'POST', foreign, iat)}\t{{}}"
+                continue
+            device = devices[n % len(devices)]
+            path = f"/v1/activations/{device.seat_id}/refresh"
+            yield f"POST\t{path}\t{maker.proof(device.key, device.x, 'POST', path, iat)}\t{{}}"
+    return _write(prefix, threads, lines())

@@ -13,8 +13,14 @@ from bench.common import PG_ADMIN_URL, RESULTS, ROOT
 
 DOCS = ROOT / "docs"
 NOTES = ROOT / "bench" / "notes.md"
-TARGETS = {"ratio": 0.7, "p99_ms": 25.0, "scale": 1.2, "code_vs_refresh": 0.5,
-           "purge_s": 60.0, "export_s": 2.0, "floating": 0.95}
+TARGETS = {"ratio": 1.0, "sqlite_ratio": 0.8, "p99_vs_floor": 1.2, "scale": 1.2,
+           "code_vs_floor": 0.5, "purge_s": 60.0, "export_s": 2.0, "free": 0.95}
+# The second wave's rows (bench.run.second_wave): key, what is compared, the two loads.
+WAVE = (("metrics", "refresh with metrics on ≥ 0.95 × off", "off", "on"),
+        ("screening", "refresh screening against a 10,000-row list file ≥ 0.95 × the none "
+                      "provider", "none", "file"),
+        ("foreign_key", "refresh with 1 in 10 foreign-key refreshes recorded ≥ 0.95 × plain "
+                        "(answers/s)", "plain", "mixed"))
 
 
 def pg_admin_url() -> str:
@@ -61,6 +67,12 @@ def refresh_rows(pairs: list[dict]) -> list[dict]:
             for c, group in sorted(by_concurrency.items())]
 
 
+def answered(result: dict) -> float:
+    """Requests answered per second, refusals included (transport errors are not answers)."""
+    failed = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return (result["requests"] - failed) / (result["duration_us"] / 1e6)
+
+
 def _at(rows: list[dict], concurrency: int) -> dict | None:
     return next((r for r in rows if r["concurrency"] == concurrency), None)
 
@@ -74,6 +86,15 @@ def _activation_rows(results: list[dict]) -> list[dict]:
             for c, g in sorted(grouped.items())]
 
 
+def _pairs(ratios: list[float]) -> str:
+    return f"{_median(ratios):.2f} (pairs: {', '.join(f'{r:.2f}' for r in ratios)})"
+
+
+def _wave_pairs(wave: dict, key: str) -> list[dict]:
+    part = wave.get(key) or []
+    return part["pairs"] if isinstance(part, dict) else part
+
+
 def targets(results: dict) -> list[dict]:
     """Each target with its figure and whether it was met in this run."""
     rows = []
@@ -83,28 +104,41 @@ def targets(results: dict) -> list[dict]:
         if refresh is None:
             continue
         ratio = _median(refresh["ratio"])
-        rows.append({"target": f"refresh ≥ 0.7 × floor, c=16 ({backend})",
-                     "figure": f"{ratio:.2f} (pairs: {', '.join(f'{r:.2f}' for r in refresh['ratio'])})",
-                     "met": ratio >= TARGETS["ratio"]})
+        need = TARGETS["sqlite_ratio"] if backend == "sqlite" else TARGETS["ratio"]
+        rows.append({"target": f"refresh ≥ {need} × floor, c=16 ({backend})",
+                     "figure": _pairs(refresh["ratio"]), "met": ratio >= need})
         if backend.startswith("postgresql"):
-            p99 = _median(refresh["p99"]) / 1000
-            rows.append({"target": f"refresh p99 ≤ 25 ms, c=16 ({backend})",
-                         "figure": f"{p99:.1f} ms (median of {len(refresh['p99'])})",
-                         "met": p99 <= TARGETS["p99_ms"]})
+            p99, floor_p99 = _median(refresh["p99"]) / 1000, _median(refresh["floor_p99"]) / 1000
+            rows.append({"target": f"refresh p99 ≤ 1.2 × floor p99, c=16 ({backend})",
+                         "figure": f"{p99 / floor_p99:.2f} ({p99:.1f} ms against "
+                                   f"{floor_p99:.1f} ms, medians of {len(refresh['p99'])})",
+                         "met": p99 <= TARGETS["p99_vs_floor"] * floor_p99})
         if code is not None:
-            share = _median(code["rps"]) / _median(refresh["tessera_rps"])
-            rows.append({"target": f"code activation ≥ 0.5 × refresh, c=16 ({backend})",
+            floor = _median(refresh["floor_rps"])
+            share = _median(code["rps"]) / floor
+            rows.append({"target": f"code activation ≥ 0.5 × floor refresh, c=16 ({backend})",
                          "figure": f"{share:.2f} ({_median(code['rps']):.0f}/s against "
-                                   f"{_median(refresh['tessera_rps']):.0f}/s)",
-                         "met": share >= TARGETS["code_vs_refresh"]})
+                                   f"{floor:.0f}/s)",
+                         "met": share >= TARGETS["code_vs_floor"]})
+        wave = outcome.get("second_wave") or {}
+        for key, label, _, _ in WAVE:
+            pairs = _wave_pairs(wave, key)
+            if not pairs:
+                continue
+            ratios = [r["ratio"] for r in pairs]
+            met = _median(ratios) >= TARGETS["free"]
+            figure = _pairs(ratios)
+            if key == "foreign_key":
+                part = wave[key]
+                figure += f"; {part['refused']:,} answered 401, record count +{part['recorded']:,}"
+                met = met and part["refused"] == part["recorded"]
+            rows.append({"target": f"{label}, c=16 ({backend})", "figure": figure, "met": met})
         floating = outcome.get("floating_refresh")
         if floating:
             ratios = [r["ratio"] for r in floating]
             rows.append({"target": f"floating refresh ≥ 0.95 × node-locked refresh, c=16 "
                                    f"({backend})",
-                         "figure": f"{_median(ratios):.2f} (pairs: "
-                                   f"{', '.join(f'{r:.2f}' for r in ratios)})",
-                         "met": _median(ratios) >= TARGETS["floating"]})
+                         "figure": _pairs(ratios), "met": _median(ratios) >= TARGETS["free"]})
         scale = outcome.get("scale")
         if scale:
             for concurrency in (1, 16):
@@ -181,6 +215,30 @@ def markdown(results: dict) -> str:
                 f"{_ms([r['p50_us'] for r in fl])} | {_ms([r['p50_us'] for r in nl])} | "
                 f"{_ms([r['p99_us'] for r in fl])} | {_ms([r['p99_us'] for r in nl])} | "
                 f"{sum(r['errors'] for r in fl)} |")
+        wave = outcome.get("second_wave")
+        if wave:
+            lines += ["", f"### The second wave on the refresh path — {backend}", "",
+                      "Each row: two loads at c=16, back to back in alternating order, "
+                      "ratio = second / first of the same round.", "",
+                      "| what | first | first req/s | second | second req/s | ratio | "
+                      "first p99 ms | second p99 ms |", "|---|---|---|---|---|---|---|---|"]
+            for key, label, first, second in WAVE:
+                pairs = _wave_pairs(wave, key)
+                if not pairs:
+                    continue
+                rate = (lambda r: r["rps"]) if key != "foreign_key" else answered
+                lines.append(
+                    f"| {key} | {first} | {_spread([rate(r[first]) for r in pairs])} | {second} | "
+                    f"{_spread([rate(r[second]) for r in pairs])} | "
+                    f"{_spread([r['ratio'] for r in pairs], digits=2)} | "
+                    f"{_ms([r[first]['p99_us'] for r in pairs])} | "
+                    f"{_ms([r[second]['p99_us'] for r in pairs])} |")
+            accounts = wave.get("screening", {}).get("accounts")
+            if accounts:
+                lines += ["", f"`flask compliance screen-accounts` screened {accounts['accounts']:,} "
+                          f"accounts against the 10,000-row list in {accounts['seconds']:.1f} s "
+                          f"({accounts['hits']} hits); a refresh then reads each verdict with "
+                          "its seat."]
         scale = outcome.get("scale")
         if scale:
             lines += ["", f"### Refresh latency by table size — {backend}", "",

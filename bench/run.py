@@ -12,6 +12,7 @@ exist. Results go to bench/results/ (JSON) and docs/benchmarks.md.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
@@ -206,30 +207,113 @@ def refresh_pairs(tessera: Server, floor: Server, seeded: seed.Seeded,
     return pairs
 
 
+def alternating(title: str, loads: list[tuple[str, object]], rate=lambda r: r["rps"]) -> list[dict]:
+    """Two loads back to back, in alternating order, SETTINGS['repetitions'] times (c=16).
+
+    LOADS = [(label, load)]: each load is a callable returning a wrk result.
+    Each row's ratio is RATE(second) / RATE(first) of the same round.
+    """
+    (first, _), (second, _) = loads
+    rows = []
+    for rep in range(SETTINGS["repetitions"]):
+        row = {"concurrency": TARGET_CONCURRENCY, "repetition": rep}
+        for label, load in (loads if rep % 2 == 0 else loads[::-1]):
+            row[label] = load()
+        row["ratio"] = rate(row[second]) / rate(row[first]) if rate(row[first]) else 0.0
+        rows.append(row)
+        say(f"  {title} c={TARGET_CONCURRENCY} rep {rep + 1}: {second} "
+            f"{rate(row[second]):7.0f}/s p50 {row[second]['p50_us'] / 1000:6.1f} ms | {first} "
+            f"{rate(row[first]):7.0f}/s p50 {row[first]['p50_us'] / 1000:6.1f} ms | "
+            f"ratio {row['ratio']:.2f}"
+            + (f" | {row[second]['errors']} errors" if row[second]["errors"] else ""))
+    return rows
+
+
+def _refreshes(server: Server, devices, capacity: Capacity):
+    return lambda: refresh_load(server, random.sample(devices, len(devices)), TARGET_CONCURRENCY,
+                                SETTINGS["seconds"], capacity)
+
+
 def floating_pairs(tessera: Server, seeded: seed.Seeded, capacity: Capacity) -> list[dict]:
     """Refresh of floating seats against node-locked ones on the same server, back to back.
 
     The floating refresh is the same single statement, which also extends the
-    seat's hold; these pairs show what that costs (c=16, alternating order).
+    seat's hold; these pairs show what that costs.
     """
-    pairs = []
-    for rep in range(SETTINGS["repetitions"]):
-        loads = [("node_locked", seeded.devices), ("floating", seeded.floating_devices)]
-        if rep % 2:
-            loads.reverse()
-        row = {"concurrency": TARGET_CONCURRENCY, "repetition": rep}
-        for mode, devices in loads:
-            row[mode] = refresh_load(tessera, random.sample(devices, len(devices)),
-                                     TARGET_CONCURRENCY, SETTINGS["seconds"], capacity)
-        row["ratio"] = (row["floating"]["rps"] / row["node_locked"]["rps"]
-                        if row["node_locked"]["rps"] else 0.0)
-        pairs.append(row)
-        say(f"  floating refresh c={TARGET_CONCURRENCY} rep {rep + 1}: "
-            f"{row['floating']['rps']:7.0f}/s p50 {row['floating']['p50_us'] / 1000:6.1f} ms | "
-            f"node-locked {row['node_locked']['rps']:7.0f}/s "
-            f"p50 {row['node_locked']['p50_us'] / 1000:6.1f} ms | ratio {row['ratio']:.2f}"
-            + (f" | {row['floating']['errors']} errors" if row["floating"]["errors"] else ""))
-    return pairs
+    return alternating("floating refresh", [
+        ("node_locked", _refreshes(tessera, seeded.devices, capacity)),
+        ("floating", _refreshes(tessera, seeded.floating_devices, capacity))])
+
+
+FOREIGN_EVERY = 10
+
+
+def second_wave(backend: Backend, tessera: Server, seeded: seed.Seeded,
+                capacity: Capacity) -> dict:
+    """What the second wave adds to a refresh, each against plain refresh (c=16, alternating).
+
+    metrics: the same server with TESSERA_METRICS=off against on; screening:
+    a 10,000-row list file against the none provider, after `flask compliance
+    screen-accounts` (timed) has made every account's verdict; foreign keys:
+    a load in which every 10th request is a refresh with another device's key
+    (401, recorded), against plain refresh, then the record's count is checked
+    against the 401s sent.
+    """
+    outcome = {}
+    quiet = Server("wsgi:app", dict(backend.env, TESSERA_METRICS="off"),
+                   RESULTS / "logs" / f"{backend.label}-metrics-off.log")
+    with running(quiet):
+        refresh_load(quiet, seeded.devices, TARGET_CONCURRENCY, 2, capacity)
+        outcome["metrics"] = alternating("metrics on/off", [
+            ("off", _refreshes(quiet, seeded.devices, capacity)),
+            ("on", _refreshes(tessera, seeded.devices, capacity))])
+
+    from bench.screening import write_list
+
+    listed = write_list(RESULTS / "screening-10k.csv")
+    env = dict(backend.env, TESSERA_SCREENING=f"file:{listed}")
+    started = time.perf_counter()
+    summary = flask(env, "compliance", "screen-accounts", "--json").strip().splitlines()[-1]
+    screened = {"seconds": time.perf_counter() - started, **json.loads(summary)}
+    say(f"  screen-accounts: {screened['accounts']:,} accounts against 10,000 rows in "
+        f"{screened['seconds']:.1f} s, {screened['hits']} hits")
+    screening = Server("wsgi:app", env, RESULTS / "logs" / f"{backend.label}-screening.log")
+    with running(screening):
+        refresh_load(screening, seeded.devices, TARGET_CONCURRENCY, 2, capacity)
+        outcome["screening"] = {"accounts": screened, "rows": 10_000, "pairs": alternating(
+            "screening file/none", [("none", _refreshes(tessera, seeded.devices, capacity)),
+                                    ("file", _refreshes(screening, seeded.devices, capacity))])}
+
+    target, others = seeded.devices[0], seeded.devices[1:]
+
+    def mixed():
+        prefix = requests_file("foreign")
+        proofs.foreign_key_requests(prefix, tessera.url, random.sample(others, len(others)),
+                                    capacity.needed(SETTINGS["seconds"]), 2, target,
+                                    FOREIGN_EVERY)
+        return wrk(tessera.url, prefix, TARGET_CONCURRENCY, SETTINGS["seconds"])
+
+    before = foreign_key_count(backend)
+    pairs = alternating("1 in 10 foreign-key", [
+        ("plain", _refreshes(tessera, others, capacity)), ("mixed", mixed)], rate=report.answered)
+    refused = sum(row["mixed"]["non_2xx"] for row in pairs)
+    recorded = foreign_key_count(backend) - before
+    say(f"  foreign-key refreshes answered 401: {refused:,}; the record's count grew by "
+        f"{recorded:,}")
+    outcome["foreign_key"] = {"every": FOREIGN_EVERY, "pairs": pairs, "refused": refused,
+                              "recorded": recorded}
+    return outcome
+
+
+def foreign_key_count(backend: Backend) -> int:
+    """The count of foreign_key_refresh records in the compliance store (one open record)."""
+    connection = backend.connect(backend.names["compliance"])
+    try:
+        row = connection.execute("SELECT COALESCE(SUM(count), 0), COUNT(*) FROM legal_records "
+                                 "WHERE kind = 'foreign_key_refresh'").fetchone()
+    finally:
+        connection.close()
+    return int(row[0])
 
 
 def activation_loads(backend: Backend, tessera: Server, seeded: seed.Seeded,
@@ -280,6 +364,8 @@ def run_backend(label: str, secrets: dict, password_hash: str) -> dict:
         if ONLY_REFRESH:
             return outcome
         outcome["floating_refresh"] = floating_pairs(tessera, seeded, capacity)
+        if label == "postgresql":
+            outcome["second_wave"] = second_wave(backend, tessera, seeded, capacity)
         outcome["activate_code"] = activation_loads(backend, tessera, seeded, "code",
                                                     Capacity(1500))
         if label.endswith("+redis"):

@@ -27,6 +27,10 @@ from licensing.accounts.models import fold_username
 from licensing.activation.dpop import jwk_thumbprint
 
 CHUNK = 20_000
+GIVEN = ("Anna", "Bram", "Chloé", "Dirk", "Elif", "Femke", "Goran", "Hanna", "Ines", "Jules",
+         "Karel", "Lotte", "Mehdi", "Nora", "Olaf", "Pieter", "Quinten", "Rosa", "Sven", "Tess")
+FAMILY = ("Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens",
+          "Wouters", "De Smet", "Dubois", "Lambert", "Martin", "Dupont", "Hermans", "Aerts")
 _RAW = serialization.Encoding.Raw
 
 
@@ -125,12 +129,24 @@ class Seeder:
     def accounts(self, usernames: list[str]) -> list[str]:
         ids = [new_id("acc") for _ in usernames]
         created = self._format.time(self.now - timedelta(days=30))
+        holders = self._holders()
         self._writer.rows(
             "accounts", ["id", "username", "username_folded", "password_hash", "country",
-                         "created_at"],
-            ((i, name, fold_username(name), self._password_hash, "BE", created)
-             for i, name in zip(ids, usernames)))
+                         "created_at", "name", "company"],
+            ((i, name, fold_username(name), self._password_hash, "BE", created,
+              *holders[n % len(holders)])
+             for n, (i, name) in enumerate(zip(ids, usernames))))
         return ids
+
+    def _holders(self) -> list[tuple[str, str]]:
+        """Vault-encrypted names and companies (a pool keeps seeding cheap): what screening reads."""
+        if not hasattr(self, "_holder_pool"):
+            rng = random.Random(17)
+            self._holder_pool = [
+                (self._vault.encrypt(f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}", "accounts.name"),
+                 self._vault.encrypt(f"{rng.choice(FAMILY)} Engineering {n}", "accounts.company"))
+                for n in range(500)]
+        return self._holder_pool
 
     def licenses(self, account_ids: list[str], product_id: int, seats: int,
                  seat_mode: str = "node_locked") -> list[str]:
