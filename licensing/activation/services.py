@@ -385,7 +385,7 @@ class ActivationService:
         if found is None:
             raise errors.NotFound("No such activation.")
         seat, license = found.seat, found.license
-        self._check_key(seat, proof)
+        self._check_key(seat, proof, found.account_id)
         if fingerprint is not None:
             self._check_fingerprint(seat, fingerprint)
         if seat.released_at is not None or floating.has_lapsed(seat, now):
@@ -422,12 +422,13 @@ class ActivationService:
         return ActivationResult(seat, license, found.product_code, found.seats_used, lease, False)
 
     @staticmethod
-    def _check_key(seat: Seat | SeatState, proof: VerifiedProof) -> None:
+    def _check_key(seat: Seat | SeatState, proof: VerifiedProof,
+                   account_id: str | None = None) -> None:
         # A de-identified seat (released long ago) no longer knows its device: it can
         # only answer that it was released.
         if seat.device_jkt is not None and seat.device_jkt != proof.jkt:
             raise foreign_key(errors.InvalidProof("The proof's key is not this activation's key."),
-                              seat.id, seat.license_id)
+                              seat.id, seat.license_id, account_id)
 
     @processes(LICENSE_ACTIVATION)
     def deactivate(self, seat_id: str, proof: VerifiedProof) -> None:

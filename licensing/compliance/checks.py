@@ -221,10 +221,14 @@ class ComplianceChecks:
                                                "seconds_apart": int(apart)}))
 
 
-def foreign_key(error: Exception, seat_id: str, license_id: str) -> Exception:
-    """ERROR (a proof made by another key) carrying its anti-piracy signal."""
+def foreign_key(error: Exception, seat_id: str, license_id: str,
+                account_id: str | None = None) -> Exception:
+    """ERROR (a proof made by another key) carrying its anti-piracy signal.
+
+    ACCOUNT_ID, when the caller read it already, spares the recorder a query.
+    """
     return signals.flag(error, signals.Signal(signals.FOREIGN_KEY_REFRESH, seat_id=seat_id,
-                                              license_id=license_id))
+                                              license_id=license_id, account_id=account_id))
 
 
 def refused_license(error: Exception, license_id: str, state: str) -> Exception:
