@@ -81,12 +81,18 @@ def normalise(text: str) -> str:
     return " ".join(letters.casefold().split())
 
 
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
 class ListMatcher:
     """Fuzzy matching of names against a list's names and aliases."""
 
     def __init__(self, entries: list[tuple[str, str]], threshold: int):
-        # (normalised name, source) pairs; aliases are entries of their own.
-        self._names = [name for name, _ in entries]
+        # (normalised name, source) pairs; aliases are entries of their own. Each name is
+        # kept with its words sorted: token_sort_ratio is the ratio of the sorted forms, so
+        # sorting the list once leaves the plain ratio to compute per name screened.
+        self._names = [_sorted_words(name) for name, _ in entries]
         self._sources = [source for _, source in entries]
         self._threshold = threshold
 
@@ -94,8 +100,9 @@ class ListMatcher:
         """The closest entry at or above the threshold for any of PARTY's names."""
         found = None
         for name in party.names():
-            hit = process.extractOne(normalise(name), self._names, scorer=fuzz.token_sort_ratio,
-                                     processor=None, score_cutoff=self._threshold)
+            hit = process.extractOne(_sorted_words(normalise(name)), self._names,
+                                     scorer=fuzz.ratio, processor=None,
+                                     score_cutoff=self._threshold)
             if hit is not None and (found is None or hit[1] > found.score):
                 found = Match(self._sources[hit[2]], round(hit[1], 1))
         return found
