@@ -13,6 +13,7 @@ from bench.common import PG_ADMIN_URL, RESULTS, ROOT
 
 DOCS = ROOT / "docs"
 NOTES = ROOT / "bench" / "notes.md"
+TARGET_CONCURRENCY = 16
 TARGETS = {"ratio": 1.0, "sqlite_ratio": 0.8, "p99_vs_floor": 1.2, "scale": 1.2,
            "code_vs_floor": 0.5, "purge_s": 60.0, "export_s": 2.0, "free": 0.95}
 # The second wave's rows (bench.run.second_wave): key, what is compared, the two loads.
@@ -130,8 +131,10 @@ def targets(results: dict) -> list[dict]:
             figure = _pairs(ratios)
             if key == "foreign_key":
                 part = wave[key]
+                # wrk stops counting with requests in flight (at most c): those were
+                # answered and recorded too, so the record may count up to c more.
                 figure += f"; {part['refused']:,} answered 401, record count +{part['recorded']:,}"
-                met = met and part["refused"] == part["recorded"]
+                met = met and 0 <= part["recorded"] - part["refused"] <= len(pairs) * TARGET_CONCURRENCY
             rows.append({"target": f"{label}, c=16 ({backend})", "figure": figure, "met": met})
         floating = outcome.get("floating_refresh")
         if floating:

@@ -257,7 +257,8 @@ def second_wave(backend: Backend, tessera: Server, seeded: seed.Seeded,
     screen-accounts` (timed) has made every account's verdict; foreign keys:
     a load in which every 10th request is a refresh with another device's key
     (401, recorded), against plain refresh, then the record's count is checked
-    against the 401s sent.
+    against the 401s wrk saw (it may count the few still in flight when wrk
+    stopped, at most c per repetition).
     """
     outcome = {}
     quiet = Server("wsgi:app", dict(backend.env, TESSERA_METRICS="off"),
