@@ -16,7 +16,7 @@ OPEN_PAGES = {"console.sign_in", "console.sign_out"}
 @pytest.mark.parametrize(("endpoint", "principal"), CASES,
                          ids=[f"{e.label}{sorted(e.query)}-{p}" for e, p in CASES])
 def test_staff_endpoint_answers_by_role(app, client, endpoint, principal):
-    world = StaffWorld(app).build()
+    world = StaffWorld(app).build(compliance=True)
     answer = CALLERS[endpoint.surface](client, world, endpoint, principal)
     expected = endpoint.expected(principal)
     if endpoint.surface == "console":

@@ -88,7 +88,7 @@ def test_every_console_page_keeps_the_page_rules(client, app):
 
     from staff_access import STAFF_ENDPOINTS, StaffWorld, call_console
 
-    world = StaffWorld(app).build()
+    world = StaffWorld(app).build(compliance=True)
     pages = [e for e in STAFF_ENDPOINTS if e.surface == "console" and e.method == "GET"]
     assert len(pages) >= 14
     for endpoint in pages:
