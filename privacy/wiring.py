@@ -8,7 +8,7 @@ from typing import Callable
 
 from flask import Flask, current_app
 
-from core.database import db
+from core.database import db, truncate_sqlite_wal
 from privacy.access_report import SubjectAccessService
 from privacy.audit import AccessAuditService, Actor
 from privacy.consents import ConsentService
@@ -127,6 +127,17 @@ def request_service() -> SubjectRequestService:
                                    notice_service(), objection_service())
     return SubjectRequestService(db.session, components().providers, completion,
                                  audit_service())
+
+
+def commit_decision(decided) -> None:
+    """Commit a request's decision; after an erasure, empty SQLite's write-ahead log too."""
+    # Read before the commit: after it, the expired row would be loaded again, and the
+    # session's new transaction would keep the checkpoint below from emptying the log.
+    erasure = decided.type == "erasure"
+    db.session.commit()
+    if erasure:
+        # The erased rows' old page images must not linger in a SQLite write-ahead log.
+        truncate_sqlite_wal(db.engines.values())
 
 
 def restriction_service() -> RestrictionService:

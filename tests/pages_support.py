@@ -50,3 +50,39 @@ def sign_in_staff(client, app, role: str, name: str | None = None):
                        {"name": name, "password": STAFF_PASSWORD})
     assert answer.status_code == 302, answer.get_data(as_text=True)
     return answer
+
+
+# A recipient endpoint nothing listens on: an immediate delivery fails at once and the
+# disclosure stays pending in the outbox, as it would with a recipient that is down.
+CLOSED_ENDPOINT = "http://127.0.0.1:9/disclosures"
+
+
+def plant_record(app, license_id: str, kind: str = "foreign_key_refresh",
+                 country: str | None = "DE") -> str:
+    """A compliance record about LICENSE_ID's holder, as the detection writes it; its id."""
+    import sqlalchemy as sa
+
+    from core.database import db
+    from licensing.compliance.signals import Signal, record
+    from privacy.legal.models import LegalRecord
+
+    with app.app_context():
+        record(Signal(kind, license_id=license_id, country=country,
+                      evidence={"license_status": "revoked"}))
+        found = db.session.scalar(sa.select(LegalRecord.id).where(LegalRecord.kind == kind,
+                                                                   LegalRecord.status == "open"))
+        db.session.remove()
+        return found
+
+
+def add_recipient(app, category: str, name: str | None = None,
+                  endpoint: str = CLOSED_ENDPOINT) -> str:
+    """A registered recipient of CATEGORY; its id."""
+    from core.database import db
+    from licensing.compliance.wiring import disclosure_service
+
+    with app.app_context():
+        recipient = disclosure_service().add_recipient(name or f"A {category}", category,
+                                                       endpoint, allow_http=True)
+        db.session.commit()
+        return recipient.id

@@ -26,6 +26,8 @@ from licensing.support.services import StaffService
 from privacy import pseudonym as domains
 from privacy.pseudonym import Pseudonymizer
 
+MAX_LISTED = 200
+
 
 class AdminService:
     """Create the records the desktop protocol works on."""
@@ -83,6 +85,10 @@ class AdminService:
             raise errors.NotFound(f"No account {reference!r}.")
         return account
 
+    def products(self) -> list[Product]:
+        """Every product, by code."""
+        return list(self._session.scalars(sa.select(Product).order_by(Product.code)))
+
     def product(self, code: str) -> Product:
         """The product with CODE."""
         product = self._session.scalar(sa.select(Product).where(Product.code == code))
@@ -130,6 +136,27 @@ class AdminService:
         if license is None:
             raise errors.NotFound(f"No license {license_id!r}.")
         return license
+
+    def licenses(self, product_code: str | None = None, status: str | None = None,
+                 limit: int = MAX_LISTED) -> list[License]:
+        """The newest licenses, of PRODUCT_CODE and in STATUS when given."""
+        query = sa.select(License).join(Product)
+        if product_code:
+            query = query.where(Product.code == product_code)
+        if status:
+            query = query.where(License.status == status)
+        return list(self._session.scalars(
+            query.order_by(License.starts_at.desc(), License.id).limit(min(limit, MAX_LISTED))))
+
+    def find_licenses(self, reference: str) -> list[License]:
+        """The license with the id REFERENCE, or the licenses of the account it names."""
+        license = self._session.get(License, reference)
+        if license is not None:
+            return [license]
+        account = self.account(reference)
+        return list(self._session.scalars(
+            sa.select(License).where(License.account_id == account.id)
+            .order_by(License.starts_at.desc(), License.id)))
 
     def issue_code(self, license_id: str, days: int = 30) -> tuple[str, ActivationCode]:
         """A new single-use activation code; the plain code is returned once, never stored."""
@@ -187,6 +214,10 @@ class AdminService:
         staff = self._staff()
         found = staff.get(reference) if isinstance(reference, int) else staff.named(reference)
         return staff.disable(found)
+
+    def staff_members(self) -> list[Staff]:
+        """Every staff member, by name (disabled ones included)."""
+        return list(self._session.scalars(sa.select(Staff).order_by(Staff.name)))
 
     def _staff(self) -> StaffService:
         return StaffService(self._session, self._pseudonyms, self._passwords, self._clock)

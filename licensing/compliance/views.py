@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import g, request
 from flask_smorest import Blueprint
 
 from core.database import db
 from core.http import error_responses, json_body, load
 from licensing.compliance import schemas
-from licensing.compliance.wiring import allow_plain_http, deliver, disclosure_service
+from licensing.compliance.wiring import allow_plain_http, disclosure_service, try_delivery
 from licensing.support.staff import require_role
 from privacy.audit import clean_reason
 from privacy.legal.disclosures import as_disclosure_dict
 from privacy.legal.records import RecordService, as_dict
-
-log = logging.getLogger("tessera.compliance")
 
 blp = Blueprint("compliance", __name__, url_prefix="/v1/compliance",
                 description="Compliance officers (bearer staff token, role compliance).")
@@ -33,17 +29,6 @@ def _records() -> RecordService:
 def _disclosure_answer(disclosure) -> dict:
     service = disclosure_service()
     return as_disclosure_dict(disclosure, service.recipient(disclosure.recipient_id))
-
-
-def _try_delivery(disclosure_id: str) -> None:
-    # The disclosure is committed and in the outbox: a failed attempt here only
-    # leaves it pending for `flask compliance deliver`.
-    try:
-        deliver(only=disclosure_id)
-    except Exception as exc:
-        db.session.rollback()
-        log.warning("immediate delivery of a disclosure failed (%s); left pending",
-                    type(exc).__name__)
 
 
 @blp.route("/records", methods=["GET"])
@@ -103,7 +88,7 @@ def create_disclosure():
     disclosure_id, pending = disclosure.id, disclosure.status == "pending"
     db.session.commit()
     if pending:
-        _try_delivery(disclosure_id)
+        try_delivery(disclosure_id)
     return _disclosure_answer(disclosure_service().get(disclosure_id)), 201
 
 
@@ -116,7 +101,7 @@ def approve_disclosure(disclosure_id: str):
     """A second compliance officer approves a re-identifying disclosure."""
     disclosure_service().approve(g.actor, disclosure_id, g.get("request_id"))
     db.session.commit()
-    _try_delivery(disclosure_id)
+    try_delivery(disclosure_id)
     return _disclosure_answer(disclosure_service().get(disclosure_id))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import jwt
 import requests
 import sqlalchemy as sa
@@ -22,6 +24,8 @@ from privacy.legal.models import Disclosure, LegalRecord
 from privacy.providers import ACCOUNT
 from privacy.wiring import EXTENSION as PRIVACY_EXTENSION
 from privacy.wiring import audit_service
+
+log = logging.getLogger("tessera.compliance")
 
 HTTP_EXTENSION = "tessera.compliance.http"
 DISCLOSURE_TYPE = "disclosure+jwt"
@@ -84,6 +88,16 @@ def deliver(everything: bool = False, only: str | None = None) -> list:
     db.session.commit()
     return results
 
+
+def try_delivery(disclosure_id: str) -> None:
+    """Try to deliver a committed disclosure now; on failure it stays pending in the outbox."""
+    # A failed attempt here only leaves it for `flask compliance deliver`.
+    try:
+        deliver(only=disclosure_id)
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("immediate delivery of a disclosure failed (%s); left pending",
+                    type(exc).__name__)
 
 
 def _counts(column) -> list[tuple[str, int]]:

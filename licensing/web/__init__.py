@@ -13,10 +13,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the stylesheet, CSRF protection and both areas' pages."""
-    from licensing.web import account, console, console_privacy, console_support, pages
+    from licensing.web import (account, console, console_admin, console_compliance,
+                               console_privacy, console_support, pages)
 
     # The console's pages live in one module per role and add themselves to its blueprint.
-    del console_privacy, console_support
+    del console_admin, console_compliance, console_privacy, console_support
 
     pages.init_app(app)
     app.register_blueprint(console.blp)

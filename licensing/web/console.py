@@ -21,6 +21,7 @@ from licensing.support.wiring import console_session_service, sign_in_service
 from licensing.web.forms import SignOutForm, StaffSignInForm
 from licensing.web.pages import page_blueprint
 from privacy.audit import Actor
+from privacy.legal.errors import DisclosureNotAllowed
 
 blp = page_blueprint("console", "/console", "console.sign_in")
 
@@ -56,6 +57,19 @@ def staff_page(*roles: str):
     return decorate
 
 
+# What a service may answer to an action a role is allowed: shown on the page, not as an error.
+REFUSALS = (errors.ValidationFailed, errors.NotFound, errors.Conflict, errors.Forbidden,
+            DisclosureNotAllowed)
+
+
+def refusal_text(error: errors.ServiceError) -> str:
+    """A refusal as the page shows it: the service's message and what was wrong with a field."""
+    db.session.rollback()
+    details = [f"{field}: {problems if isinstance(problems, str) else ' '.join(map(str, problems))}"
+               for field, problems in error.errors.items()]
+    return " ".join([error.message, *details])
+
+
 # The console's menu: each entry shows to the roles that may see its page.
 NAVIGATION = (
     ("console.search", "Search", ("support",)),
@@ -67,6 +81,7 @@ NAVIGATION = (
     ("console.admin_products", "Products", ("admin",)),
     ("console.admin_licenses", "Licenses", ("admin",)),
     ("console.admin_staff", "Staff", ("admin",)),
+    ("console.admin_recipients", "Recipients", ("admin",)),
 )
 
 

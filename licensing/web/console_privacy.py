@@ -1,16 +1,23 @@
-"""Console pages for the privacy role: the request queue, the record of processing, the access log."""
+"""Console pages for the privacy role: the request queue, the record of processing, the access log.
+
+A request is decided on its own page, through the request service the API
+uses: complete, extend and reject each take the access reason the API reads
+from X-Access-Reason, and extend and reject the reason the person is given.
+"""
 
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import flash, g, redirect, render_template, request, url_for
 
 from core.database import db
-from licensing.web.console import blp, staff_page
-from licensing.web.forms import AccessLogForm, RequestFilterForm
+from licensing.web.console import REFUSALS, blp, refusal_text, staff_page
+from licensing.web.forms import (AccessLogForm, CompleteRequestForm, ExtendRequestForm,
+                                 RejectRequestForm, RequestFilterForm)
 from privacy.audit import Access, clean_reason
 from privacy.purposes import PRIVACY_RIGHTS
+from privacy.requests.models import OPEN
 from privacy.requests.presenting import describe
-from privacy.wiring import audit_service, request_service, ropa_document
+from privacy.wiring import audit_service, commit_decision, request_service, ropa_document
 
 
 @blp.route("/privacy/ropa")
@@ -52,3 +59,73 @@ def privacy_requests():
         row["row_class"] = "overdue" if row["overdue"] else ""
     return render_template("console/requests.html", title="Data-subject requests", form=form,
                            requests=rows)
+
+
+def _request_page(request_id: str, refusal: str | None = None, status: int = 200, **forms):
+    shown = describe(request_service().get(request_id), staff=True)
+    forms = {"complete_form": CompleteRequestForm(formdata=None, prefix="complete"),
+             "extend_form": ExtendRequestForm(formdata=None, prefix="extend"),
+             "reject_form": RejectRequestForm(formdata=None, prefix="reject"), **forms}
+    return render_template("console/request.html", title=f"Request {request_id}", item=shown,
+                           open=shown["status"] in OPEN, refusal=refusal, **forms), status
+
+
+def _officer_access(form) -> Access:
+    return Access(g.actor, PRIVACY_RIGHTS, clean_reason(form.reason.data), g.get("request_id"))
+
+
+@blp.route("/privacy/requests/<request_id>")
+@staff_page("privacy")
+def privacy_request(request_id: str):
+    """One request, its due date and, while it is open, what the officer may decide."""
+    return _request_page(request_id)
+
+
+@blp.route("/privacy/requests/<request_id>/complete", methods=["POST"])
+@staff_page("privacy")
+def complete_request(request_id: str):
+    """Carry the request out now (POST /v1/privacy/requests/{id}/complete)."""
+    form = CompleteRequestForm(prefix="complete")
+    if not form.validate_on_submit():
+        return _request_page(request_id, status=400, complete_form=form)
+    try:
+        done = request_service().complete(request_id, _officer_access(form),
+                                          form.compelling_grounds.data or None)
+    except REFUSALS as error:
+        return _request_page(request_id, refusal_text(error), error.status, complete_form=form)
+    commit_decision(done)
+    flash(f"Request {request_id} is carried out.", "success")
+    return redirect(url_for("console.privacy_request", request_id=request_id))
+
+
+@blp.route("/privacy/requests/<request_id>/extend", methods=["POST"])
+@staff_page("privacy")
+def extend_request(request_id: str):
+    """Extend the deadline once by one or two months (POST .../{id}/extend)."""
+    form = ExtendRequestForm(prefix="extend")
+    if not form.validate_on_submit():
+        return _request_page(request_id, status=400, extend_form=form)
+    try:
+        request_service().extend(request_id, int(form.months.data), form.subject_reason.data,
+                                 _officer_access(form))
+    except REFUSALS as error:
+        return _request_page(request_id, refusal_text(error), error.status, extend_form=form)
+    db.session.commit()
+    flash(f"Request {request_id} is extended.", "success")
+    return redirect(url_for("console.privacy_request", request_id=request_id))
+
+
+@blp.route("/privacy/requests/<request_id>/reject", methods=["POST"])
+@staff_page("privacy")
+def reject_request(request_id: str):
+    """Refuse the request with the reason the person is given (POST .../{id}/reject)."""
+    form = RejectRequestForm(prefix="reject")
+    if not form.validate_on_submit():
+        return _request_page(request_id, status=400, reject_form=form)
+    try:
+        request_service().reject(request_id, form.subject_reason.data, _officer_access(form))
+    except REFUSALS as error:
+        return _request_page(request_id, refusal_text(error), error.status, reject_form=form)
+    db.session.commit()
+    flash(f"Request {request_id} is refused.", "success")
+    return redirect(url_for("console.privacy_request", request_id=request_id))

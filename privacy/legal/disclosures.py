@@ -87,6 +87,11 @@ class DisclosureService:
             raise NotFound("No such recipient.")
         return found
 
+    def recipients(self) -> list[Recipient]:
+        """Every registered recipient, by name."""
+        return list(self._session.scalars(sa.select(Recipient).order_by(Recipient.name,
+                                                                        Recipient.id)))
+
     # -- disclosures ------------------------------------------------------
 
     @processes(LEGAL_DISCLOSURE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import Blueprint
 
-from core.database import db, truncate_sqlite_wal
+from core.database import db
 from core.http import error_responses, json_body, load
 from privacy.audit import Access, Actor, clean_reason
 from privacy.providers import ACCOUNT
@@ -22,7 +22,7 @@ from privacy.requests.presenting import describe
 from privacy.requests.schemas import (CompleteSchema, EnterRequestSchema, ExtendSchema,
                                       LiftedSchema, RejectSchema, RequestQuerySchema,
                                       StaffRequestListSchema, StaffRequestSchema)
-from privacy.wiring import components, request_service, restriction_service
+from privacy.wiring import commit_decision, components, request_service, restriction_service
 
 blp = Blueprint("privacy_requests", __name__, url_prefix="/v1/privacy",
                 description="Privacy officers: data-subject requests and restrictions.")
@@ -92,13 +92,7 @@ def complete_request(request_id: str):
     data = _body(CompleteSchema())
     done = request_service().complete(request_id, access, data.get("compelling_grounds"))
     answer = describe(done, staff=True)
-    # Read before the commit: after it, the expired row would be loaded again, and the
-    # session's new transaction would keep the checkpoint below from emptying the log.
-    erasure = done.type == "erasure"
-    db.session.commit()
-    if erasure:
-        # The erased rows' old page images must not linger in a SQLite write-ahead log.
-        truncate_sqlite_wal(db.engines.values())
+    commit_decision(done)
     return answer
 
 

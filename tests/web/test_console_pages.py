@@ -79,3 +79,33 @@ def test_the_request_queue_highlights_overdue_requests(client, app, world):
     assert account_ids["alice"] in overdue_only and account_ids["bob"] not in overdue_only
     sign_in_staff(client, app, "support", name="support-person")
     assert client.get("/console/privacy/requests").status_code == 403
+
+
+def test_every_console_page_keeps_the_page_rules(client, app):
+    """Each page of the table, as admin: the strict policy, no script or inline style, one
+    stylesheet, a label for every field and a CSRF token in every form that posts."""
+    import re
+
+    from staff_access import STAFF_ENDPOINTS, StaffWorld, call_console
+
+    world = StaffWorld(app).build(compliance=True)
+    pages = [e for e in STAFF_ENDPOINTS if e.surface == "console" and e.method == "GET"]
+    assert len(pages) >= 14
+    for endpoint in pages:
+        answer = call_console(client, world, endpoint, "admin")
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 200, endpoint.label
+        assert answer.headers["Content-Security-Policy"] == (
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'"), endpoint.label
+        assert "<script" not in html and 'style="' not in html, endpoint.label
+        assert re.findall(r'<link rel="stylesheet" href="([^"]+)"', html) == [
+            "/assets/tessera.css"], endpoint.label
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            if 'type="hidden"' in control:
+                continue
+            control_id = re.search(r'id="([^"]+)"', control).group(1)
+            assert control_id in labelled, (endpoint.label, control)
+        for form in re.findall(r'<form method="post".*?</form>', html, flags=re.S):
+            assert re.search(r'name="([\w-]+-)?csrf_token"', form), (endpoint.label, form[:120])
