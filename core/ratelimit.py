@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from core import errors
+from core.database import ping_when_idle
 
 log = logging.getLogger("tessera.ratelimit")
 
@@ -126,6 +127,8 @@ _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 # One in this many hits also deletes counters whose window has ended.
 _SWEEP_EVERY = 500
+# A counter connection idle this long is pinged before use (a restarted server).
+IDLE_PING_SECONDS = 1.0
 
 
 def _prefer_wal(dbapi_connection, _record) -> None:
@@ -136,6 +139,26 @@ def _prefer_wal(dbapi_connection, _record) -> None:
         pass  # another process is switching the file to WAL at this moment
 
 
+def _increment(dialect: str):
+    """The upsert of one hit, built once: a window that has ended starts again at AMOUNT."""
+    table = _counters
+    amount = sa.bindparam("amount", type_=sa.Integer)
+    until = sa.bindparam("until", type_=sa.Float)
+    expired = table.c.expires_at <= sa.bindparam("now", type_=sa.Float)
+    statement = _UPSERT[dialect](table).values(key=sa.bindparam("counter", type_=sa.String),
+                                               count=amount, expires_at=until)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"count": sa.case((expired, amount), else_=table.c.count + amount),
+              "expires_at": sa.case((expired, until), else_=table.c.expires_at)},
+    ).returning(table.c.count)
+
+
+_LIVE = (sa.select(_counters.c.count, _counters.c.expires_at)
+         .where(_counters.c.key == sa.bindparam("counter"),
+                _counters.c.expires_at > sa.bindparam("now", type_=sa.Float)))
+
+
 class DatabaseStorage(Storage):
     """Fixed-window counters in a table of their own, shared by every process using the URL.
 
@@ -143,6 +166,12 @@ class DatabaseStorage(Storage):
     SQLite and PostgreSQL, on a connection of its own: a count survives the
     request's rollback and never waits for the request's own write lock. The
     table holds no migration-managed data and is created on first use.
+
+    Every statement is atomic by itself, so each runs in autocommit mode: one
+    round trip, where BEGIN, the statement and COMMIT (or ROLLBACK) were three.
+    An activation counts three times, and these were more round trips than its
+    own work. A pooled connection is pinged only after sitting idle (as the
+    service's own pool is), not on every checkout.
     """
 
     STORAGE_SCHEME = None
@@ -153,11 +182,12 @@ class DatabaseStorage(Storage):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         sqlite_file = url.startswith("sqlite")
         connect_args = {"timeout": 15} if sqlite_file else {"connect_timeout": 2}
-        self._engine = sa.create_engine(url, connect_args=connect_args,
-                                        hide_parameters=True, pool_pre_ping=True)
+        self._engine = sa.create_engine(url, connect_args=connect_args, hide_parameters=True,
+                                        isolation_level="AUTOCOMMIT")
         if sqlite_file:
             sa.event.listen(self._engine, "connect", _prefer_wal)
-        self._upsert = _UPSERT[self._engine.dialect.name]
+        ping_when_idle(self._engine, IDLE_PING_SECONDS)
+        self._increment = _increment(self._engine.dialect.name)
         self._clock = clock
         self._hits = 0
         self._created = False
@@ -183,27 +213,18 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         self._ensure_table()
         now = self._clock()
-        table = _counters
-        expired = table.c.expires_at <= now
-        statement = self._upsert(table).values(key=key, count=amount, expires_at=now + expiry)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={"count": sa.case((expired, amount), else_=table.c.count + amount),
-                  "expires_at": sa.case((expired, now + expiry), else_=table.c.expires_at)},
-        ).returning(table.c.count)
-        with self._engine.begin() as connection:
-            count = connection.execute(statement).scalar_one()
+        parameters = {"counter": key, "amount": amount, "now": now, "until": now + expiry}
+        with self._engine.connect() as connection:
+            count = connection.execute(self._increment, parameters).scalar_one()
             self._hits += 1
             if self._hits % _SWEEP_EVERY == 0:
-                connection.execute(sa.delete(table).where(expired))
+                connection.execute(sa.delete(_counters).where(_counters.c.expires_at <= now))
         return count
 
     def _live(self, key: str):
         self._ensure_table()
         with self._engine.connect() as connection:
-            return connection.execute(
-                sa.select(_counters.c.count, _counters.c.expires_at)
-                .where(_counters.c.key == key, _counters.c.expires_at > self._clock())).first()
+            return connection.execute(_LIVE, {"counter": key, "now": self._clock()}).first()
 
     def get(self, key: str) -> int:
         row = self._live(key)
