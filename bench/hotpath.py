@@ -166,10 +166,15 @@ def main() -> int:
         if connection.engine is not floor_engine:
             statements.append(statement.split("\n")[0][:100])
     sa.event.listen(sa.Engine, "before_cursor_execute", record)
-    # BEGIN, COMMIT and ROLLBACK are round trips too, but no cursor executes them.
+    # BEGIN, COMMIT and ROLLBACK are round trips too, but no cursor executes them;
+    # on a connection in autocommit mode psycopg sends none of them.
+    def transaction(connection, name):
+        dbapi = connection.connection.dbapi_connection
+        if connection.engine is not floor_engine and not getattr(dbapi, "autocommit", False):
+            statements.append(name)
     for event in ("begin", "commit", "rollback"):
         sa.event.listen(sa.Engine, event, lambda connection, name=event.upper():
-                        connection.engine is floor_engine or statements.append(name))
+                        transaction(connection, name))
     total = WARM_UP + count * (2 if profiling else 1)
     floor_requests = refresh_requests(seeded, total)
     requests = (code_activations(backend, seeded, total) if activation == "code"

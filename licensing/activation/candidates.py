@@ -205,14 +205,21 @@ def seat_counts(connection: sa.Connection, license_ids: list[str], pseudonyms: l
     return {row.id: SeatCounts(row.used, row.recent, bool(row.device_seat)) for row in rows}
 
 
+# The columns a new seat is inserted with (the others start NULL).
+SEAT_COLUMNS = ("id", "license_id", "device_pseudonym", "device_key_version",
+                "device_components", "device_jkt", "device_public_key", "device_name",
+                "platform", "offline", "activated_at", "last_refresh_at", "held_until",
+                "country", "ip_prefix", "ip_prefix_at")
+
+
+def _seat_values() -> dict:
+    return {name: sa.bindparam(f"seat_{name}", type_=_SEATS.c[name].type)
+            for name in SEAT_COLUMNS}
+
+
 @functools.cache
 def _insert_seat() -> sa.Insert:
-    return sa.insert(_SEATS)
-
-
-def insert_seat(connection: sa.Connection, values: dict) -> None:
-    """INSERT one seat (VALUES by column name)."""
-    connection.execute(_insert_seat(), values)
+    return sa.insert(_SEATS).values(_seat_values())
 
 
 @functools.cache
@@ -220,11 +227,40 @@ def _redeem() -> sa.Update:
     return (sa.update(_CODES)
             .where(_CODES.c.id == sa.bindparam("code"), _CODES.c.redeemed_at.is_(None))
             .values(redeemed_at=sa.bindparam("redeemed", type_=_CODES.c.redeemed_at.type),
-                    seat_id=sa.bindparam("seat")))
+                    seat_id=sa.bindparam("seat_id_", type_=_CODES.c.seat_id.type)))
+
+
+@functools.cache
+def _insert_seat_and_redeem() -> sa.Update:
+    # PostgreSQL: one statement. The foreign key from the code to its seat is
+    # checked at the end of the statement, when the seat is there.
+    return _redeem().add_cte(_insert_seat().cte("new_seat"))
+
+
+def _seat_parameters(values: dict) -> dict:
+    return {f"seat_{name}": values[name] for name in SEAT_COLUMNS}
+
+
+def insert_seat(connection: sa.Connection, values: dict, code_id: int | None = None,
+                now: datetime | None = None) -> bool:
+    """INSERT one seat (VALUES by column name); with CODE_ID, spend that code for it at NOW.
+
+    False when the code was spent by another request first (the caller rolls
+    back: the seat must not stay). Of two concurrent redemptions only one
+    matches the conditional UPDATE.
+    """
+    parameters = _seat_parameters(values)
+    if code_id is None:
+        connection.execute(_insert_seat(), parameters)
+        return True
+    parameters.update(code=code_id, redeemed=now, seat_id_=values["id"])
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_insert_seat_and_redeem(), parameters).rowcount == 1
+    connection.execute(_insert_seat(), parameters)
+    return connection.execute(_redeem(), parameters).rowcount == 1
 
 
 def redeem(connection: sa.Connection, code_id: int, seat_id: str, now: datetime) -> bool:
-    """Spend the code for SEAT_ID; False when another request spent it first."""
-    # Conditional: of two concurrent redemptions only one matches.
-    done = connection.execute(_redeem(), {"code": code_id, "seat": seat_id, "redeemed": now})
+    """Spend the code for the existing seat SEAT_ID; False when another request spent it first."""
+    done = connection.execute(_redeem(), {"code": code_id, "seat_id_": seat_id, "redeemed": now})
     return done.rowcount == 1

@@ -158,10 +158,7 @@ class ActivationService:
         if found.candidate.product_code != claim.product:
             raise errors.InvalidActivationCode()
         self._check_account(found.candidate.account, claim)
-        result = self._bind(claim, [found.candidate], offline)
-        if not candidates.redeem(connection, found.id, result.seat.id, self._clock()):
-            raise errors.InvalidActivationCode()
-        return result
+        return self._bind(claim, [found.candidate], offline, code_id=found.id)
 
     def activate_on_license(self, claim: DeviceClaim, license_id: str, *,
                             offline: bool = False) -> ActivationResult:
@@ -179,8 +176,9 @@ class ActivationService:
         if self._compliance is not None:
             self._compliance.screen_account(account, claim.location)
 
-    def _bind(self, claim: DeviceClaim, found: list[Candidate],
-              offline: bool) -> ActivationResult:
+    def _bind(self, claim: DeviceClaim, found: list[Candidate], offline: bool,
+              code_id: int | None = None) -> ActivationResult:
+        """Bind the device to a seat of one of FOUND; spend the code CODE_ID for it if given."""
         now = self._clock()
         usable = [c for c in found if license_state(c.license, now) is None]
         if not usable:
@@ -204,7 +202,7 @@ class ActivationService:
         created = seat is None
         if seat is None:
             license = self._license_with_free_seat(licenses, counts)
-            seat = self._new_seat(claim, license, offline, now)
+            seat = self._new_seat(claim, license, offline, now, code_id=code_id)
             used = counts[license.id].used + 1
             if self._compliance is not None:
                 # The churn count as it stands with this seat: the ones before, and it.
@@ -214,6 +212,9 @@ class ActivationService:
             license = next(lic for lic in licenses if lic.id == seat.license_id)
             self._reuse(seat, claim, license, offline, now)
             used = counts[license.id].used
+            if code_id is not None and not candidates.redeem(self._session.connection(), code_id,
+                                                             seat.id, now):
+                raise errors.InvalidActivationCode()
         lease = self._lease(seat, license, claim.product, now, offline)
         return ActivationResult(seat, license, claim.product, used, lease, created)
 
@@ -234,7 +235,7 @@ class ActivationService:
         return max(free, key=_ends_last_key)
 
     def _new_seat(self, claim: DeviceClaim, license: License | LicenseRow, offline: bool,
-                  now: datetime) -> SeatState:
+                  now: datetime, *, code_id: int | None = None) -> SeatState:
         pseudonym = self._pseudonyms.pseudonym(domains.DEVICE, claim.fingerprint)
         held_until = floating.lease_end(license, now, offline) if floating.is_floating(
             license) else None
@@ -249,11 +250,13 @@ class ActivationService:
                   "last_refresh_at": now, "held_until": held_until,
                   **location_columns(claim.location, now)}
         try:
-            candidates.insert_seat(self._session.connection(), values)
+            redeemed = candidates.insert_seat(self._session.connection(), values, code_id, now)
         except IntegrityError as exc:
             # Only reachable if the row lock was bypassed; never two active seats. No
             # savepoint (two round trips on every new seat): the refusal rolls back.
             raise errors.Conflict("This device already holds a seat.") from exc
+        if not redeemed:
+            raise errors.InvalidActivationCode()  # spent meanwhile; the seat is rolled back
         return seat
 
     def _reuse(self, seat: Seat, claim: DeviceClaim, license: LicenseRow, offline: bool,
