@@ -207,7 +207,8 @@ class ActivationService:
             if self._compliance is not None:
                 # The churn count as it stands with this seat: the ones before, and it.
                 self._compliance.new_seat(self._session, license.id, now,
-                                          seen=counts[license.id].recent + 1)
+                                          seen=counts[license.id].recent + 1,
+                                          account_id=usable[0].account.id)
         else:
             license = next(lic for lic in licenses if lic.id == seat.license_id)
             self._reuse(seat, claim, license, offline, now)
