@@ -85,6 +85,31 @@ def test_a_window_that_has_ended_starts_again(tmp_path):
     storage.dispose()
 
 
+def test_a_database_store_tests_every_counter_in_one_statement(tmp_path):
+    import sqlalchemy as sa
+
+    from core.errors import RateLimited
+    from core.ratelimit import Counter, DatabaseStorage, RateLimitService
+
+    storage = DatabaseStorage(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    service = RateLimitService(FixedWindowRateLimiter(storage),
+                               {"attempts": parse("2 per minute"), "failures": parse("1 per hour")},
+                               b"k" * 32)
+    attempts, failures = Counter("attempts", "198.51.100.7"), Counter("failures", "198.51.100.7")
+    storage.get("warm")  # the table is made on first use
+    seen = []
+    sa.event.listen(storage._engine, "before_cursor_execute",
+                    lambda *args: seen.append(args[2].split(None, 1)[0]))
+    service.guard(hit=[attempts], test=[failures])
+    assert seen == ["SELECT", "INSERT"]  # both counters read at once; then the hit
+    service.failed(failures)
+    with pytest.raises(RateLimited):  # the failure budget is spent: refused, nothing counted
+        service.guard(hit=[attempts], test=[failures])
+    assert storage.get(parse("2 per minute").key_for("tessera", "attempts",
+                                                     service._subject_key(attempts))) == 1
+    storage.dispose()
+
+
 @pytest.mark.slow
 def test_limits_hold_across_the_workers_of_a_live_server(app, migrated, tmp_path, world):
     world.setup(username="dave")
