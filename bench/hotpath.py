@@ -122,6 +122,8 @@ def _profile(client, requests: list[Request]) -> str:
     profiler.enable()
     _cpu_per_request(client, requests)
     profiler.disable()
+    if os.environ.get("PROFILE_OUT"):
+        profiler.dump_stats(os.environ["PROFILE_OUT"])  # for pstats or snakeviz
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
