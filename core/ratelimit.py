@@ -17,6 +17,7 @@ in its own memory rather than refusing every customer (see the README).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -77,12 +78,13 @@ class RateLimitService:
     def guard(self, *, hit: list[Counter], test: list[Counter] | None = None) -> None:
         """Refuse if any counter is spent; then count one attempt on each of HIT."""
         counters = [*hit, *(test or [])]
-        spent = self._spent_together(counters)
-        if spent is None:
+        counted = self._guard_together(hit, counters)
+        if counted is None:
             spent = [c for c in counters if not self._call("test", c)]
-        if spent:
-            raise errors.RateLimited(self._retry_after(spent))
-        over = [c for c in hit if not self._call("hit", c)]
+            if spent:
+                raise errors.RateLimited(self._retry_after(spent))
+            counted = {c: self._call("hit", c) for c in hit}
+        over = [c for c in hit if not counted[c]]
         if over:
             raise errors.RateLimited(self._retry_after(over))
 
@@ -100,10 +102,13 @@ class RateLimitService:
         resets = [self._call("get_window_stats", c).reset_time for c in counters]
         return max(1, math.ceil(max(resets) - now))
 
-    def _spent_together(self, counters: list[Counter]) -> list[Counter] | None:
-        """The spent COUNTERS, read in one statement from a database store; None elsewhere.
+    def _guard_together(self, hit: list[Counter],
+                        counters: list[Counter]) -> dict[Counter, bool] | None:
+        """A database store's guard in one statement: {hit counter: within its limit}.
 
-        The same test as FixedWindowRateLimiter.test, one round trip for all of them.
+        Refuses (429) when a counter is spent, as the test of each counter would;
+        None when the store is not a database or has failed, and when a window
+        ended meanwhile: then the counters are tested and hit one by one.
         """
         storage = getattr(self._primary, "storage", None)
         if (not isinstance(self._primary, FixedWindowRateLimiter)
@@ -113,11 +118,20 @@ class RateLimitService:
         keys = {c: self._limits[c.rule].key_for("tessera", c.rule, self._subject_key(c))
                 for c in counters}
         try:
-            counts = storage.get_many(list(keys.values()))
+            counts = storage.incr_unless_spent(
+                [(keys[c], self._limits[c.rule].amount) for c in counters],
+                [(keys[c], self._limits[c.rule].get_expiry()) for c in hit])
+            if counts is None:
+                live = storage.get_many(list(keys.values()))
         except STORAGE_ERRORS as exc:
             self._primary_failed(exc)
             return None
-        return [c for c in counters if counts.get(keys[c], 0) >= self._limits[c.rule].amount]
+        if counts is not None:
+            return {c: counts[keys[c]] <= self._limits[c.rule].amount for c in hit}
+        spent = [c for c in counters if live.get(keys[c], 0) >= self._limits[c.rule].amount]
+        if not spent:
+            return None
+        raise errors.RateLimited(self._retry_after(spent))
 
     def _subject_key(self, counter: Counter) -> str:
         # Subjects are keyed by HMAC so the storage holds no usernames or addresses.
@@ -177,6 +191,33 @@ def _increment(dialect: str):
         set_={"count": sa.case((expired, amount), else_=table.c.count + amount),
               "expires_at": sa.case((expired, until), else_=table.c.expires_at)},
     ).returning(table.c.count)
+
+
+@functools.cache
+def _guarded_increment(dialect: str, limits: int, hits: int):
+    """Upsert HITS counters only when none of LIMITS counters is spent (one statement)."""
+    table = _counters
+    now = sa.bindparam("now", type_=sa.Float)
+    spent = (sa.select(sa.literal(1)).select_from(table)
+             .where(table.c.expires_at > now, sa.or_(*(
+                 sa.and_(table.c.key == sa.bindparam(f"limited_{n}", type_=sa.String),
+                         table.c.count >= sa.bindparam(f"limit_{n}", type_=sa.Integer))
+                 for n in range(limits))))
+             .correlate(None).exists())
+    rows = [sa.select(sa.bindparam(f"hit_{n}", type_=sa.String).label("key"),
+                      sa.bindparam("amount", type_=sa.Integer).label("count"),
+                      sa.bindparam(f"until_{n}", type_=sa.Float).label("expires_at"))
+            .where(~spent) for n in range(hits)]
+    source = rows[0] if hits == 1 else sa.union_all(*rows)
+    statement = _UPSERT[dialect](table).from_select(["key", "count", "expires_at"], source)
+    expired = table.c.expires_at <= now
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"count": sa.case((expired, statement.excluded.count),
+                               else_=table.c.count + statement.excluded.count),
+              "expires_at": sa.case((expired, statement.excluded.expires_at),
+                                    else_=table.c.expires_at)},
+    ).returning(table.c.key, table.c.count)
 
 
 _LIVE = (sa.select(_counters.c.count, _counters.c.expires_at)
@@ -257,6 +298,28 @@ class DatabaseStorage(Storage):
     def get(self, key: str) -> int:
         row = self._live(key)
         return row.count if row else 0
+
+    def incr_unless_spent(self, limits: list[tuple[str, int]],
+                          hits: list[tuple[str, int]]) -> dict[str, int] | None:
+        """Count one hit on each of HITS (key, expiry), in one statement, unless a key of
+        LIMITS (key, limit) has reached its limit in its live window: then None.
+
+        Returns the hit keys' counts after the hit.
+        """
+        self._ensure_table()
+        now = self._clock()
+        parameters = {"now": now, "amount": 1}
+        for n, (key, limit) in enumerate(limits):
+            parameters[f"limited_{n}"], parameters[f"limit_{n}"] = key, limit
+        for n, (key, expiry) in enumerate(hits):
+            parameters[f"hit_{n}"], parameters[f"until_{n}"] = key, now + expiry
+        statement = _guarded_increment(self._engine.dialect.name, len(limits), len(hits))
+        with self._engine.connect() as connection:
+            counts = {row.key: row.count for row in connection.execute(statement, parameters)}
+            self._hits += len(counts)
+            if self._hits % _SWEEP_EVERY < len(counts):
+                connection.execute(sa.delete(_counters).where(_counters.c.expires_at <= now))
+        return counts if len(counts) == len(hits) else None
 
     def get_many(self, keys: list[str]) -> dict[str, int]:
         """The live counts of KEYS (absent: none counted in the current window)."""
