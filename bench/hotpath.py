@@ -13,8 +13,10 @@ and the ratio is reported per round (median and spread) and for the quickest
 round of each. The floor always does its refresh, on the same number of
 requests: an activation's cost is read against the refresh floor. It drives
 the real app through Flask's test client with valid, unique DPoP proofs and
-counts the statements sent to the database. Set BENCH_PG_PREFIX to use
-databases of your own.
+counts the statements sent to the database (on SQLite, whose file is local,
+the BEGIN, COMMIT and ROLLBACK listed are SQLAlchemy's transaction events,
+autocommit connections included). Set BENCH_PG_PREFIX to use databases of
+your own; PROFILE_OUT=FILE writes the --profile stats for pstats.
 """
 
 from __future__ import annotations
