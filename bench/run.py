@@ -49,8 +49,9 @@ TARGET_CONCURRENCY = 16
 ONLY_REFRESH = os.environ.get("BENCH_ONLY") == "refresh"
 PASSWORD = "bench-password-" + os.urandom(6).hex()
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-PG_NAMES = {"default": "tessera_bench", "compliance": "tessera_bench_c",
-            "scale": "tessera_bench_1m"}
+# BENCH_PG_PREFIX names other databases, so two runs on one server never meet.
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "tessera_bench")
+PG_NAMES = {"default": PG_PREFIX, "compliance": f"{PG_PREFIX}_c", "scale": f"{PG_PREFIX}_1m"}
 SQLITE_NAMES = {"default": "tessera", "compliance": "compliance"}
 
 
@@ -90,6 +91,7 @@ class Backend:
                                self.names["compliance"], self.work / "instance")
         if label.endswith("+redis"):
             self.env["TESSERA_REDIS_URL"] = REDIS_URL
+            self.env["TESSERA_RATELIMIT_STORAGE_URI"] = REDIS_URL
 
     def prepare(self, database: str, seats: int) -> seed.Seeded:
         """Create, migrate and seed DATABASE with SEATS seats."""

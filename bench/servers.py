@@ -17,7 +17,6 @@ import psycopg
 from bench.common import PG_ADMIN_URL, PYTHON, RESULTS, ROOT, database_url
 
 LUA = ROOT / "bench" / "requests.lua"
-RATELIMIT_REDIS_URL = os.environ.get("BENCH_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 
 
@@ -64,15 +63,16 @@ def service_env(base: dict, backend: str, database: str, compliance: str,
         "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS": "100000000 per minute",
         "TESSERA_RATELIMIT_ACCOUNT_FAILURES": "100000000 per hour",
         "TESSERA_RATELIMIT_CODE_FAILURES": "100000000 per hour",
+        # What production requires: shared attempt counters (in the service's own
+        # database, the store a deployment without Redis has) and a tombstone file.
+        "TESSERA_RATELIMIT_STORAGE_URI": database_url(backend, database),
         "TESSERA_TOMBSTONE_PATH": str(instance / "tombstones.jsonl"),
     })
-    # Production counts attempts in one store every worker shares: Redis beside
-    # PostgreSQL (as the deployment guide has it), a file beside SQLite on one host.
-    if backend == "postgresql":
-        env["TESSERA_RATELIMIT_STORAGE_URI"] = RATELIMIT_REDIS_URL
-    else:
+    if backend == "sqlite":
+        # The single-host profile; counters in a file of their own, not behind the
+        # database's write lock.
         env["TESSERA_ALLOW_SQLITE"] = "1"
-        env["TESSERA_RATELIMIT_STORAGE_URI"] = database_url(backend, "ratelimit")
+        env["TESSERA_RATELIMIT_STORAGE_URI"] = f"sqlite:///{instance / 'ratelimit.sqlite3'}"
     instance.mkdir(parents=True, exist_ok=True)
     return env
 

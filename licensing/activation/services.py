@@ -6,7 +6,6 @@ request (or CLI command) commits once at the edge.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,20 +13,21 @@ from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from core.database import utcnow
+from core.database import new_id, utcnow
 from licensing import errors
 from licensing.accounts.models import Account, fold_username
 from licensing.accounts.passwords import PasswordService
-from licensing.activation import floating, seats
+from licensing.activation import candidates, floating, seats
+from licensing.activation.candidates import AccountState, Candidate, LicenseRow, SeatCounts
 from licensing.activation.components import ComponentMatcher, pseudonymise
 from licensing.activation.dpop import VerifiedProof
 from licensing.activation.models import Seat
 from licensing.activation.refresh import REFUSING_STATUSES, LicenseTerms, SeatState, read_and_stamp
 from licensing.catalog.codes import normalize_code
-from licensing.compliance.checks import ComplianceChecks, foreign_key, refused_license
-from licensing.catalog.models import ActivationCode, License, Product
+from licensing.catalog.models import License
+from licensing.compliance.checks import (CHURN_WINDOW, ComplianceChecks, foreign_key,
+                                         refused_license)
 from licensing.signing.leases import Lease, Signer, sign_lease
 from privacy import pseudonym as domains
 from privacy.geo import Location
@@ -57,14 +57,14 @@ class ActivationResult:
     """A seat, its license, and the lease just issued for it."""
 
     seat: Seat | SeatState
-    license: License | LicenseTerms
+    license: License | LicenseTerms | LicenseRow
     product_code: str
     seats_used: int
     lease: Lease
     created: bool
 
 
-def license_state(license: License | LicenseTerms, now: datetime) -> str | None:
+def license_state(license: License | LicenseTerms | LicenseRow, now: datetime) -> str | None:
     """Why LICENSE cannot be used now, or None when it can."""
     if license.status in REFUSING_STATUSES:
         return license.status
@@ -85,56 +85,16 @@ def _raise_for_state(state: str, license_id: str) -> None:
     raise refused_license(errors.LICENSE_STATE_ERRORS[state](), license_id, state)
 
 
-def _ends_last_key(license: License) -> datetime:
+def _ends_last_key(license: LicenseRow) -> datetime:
     return (license.expires_at.replace(tzinfo=None) if license.expires_at else _FAR_FUTURE)
 
 
-class _Statements:
-    """Activation's queries, built once with bound parameters (building cost more than running)."""
-
-    @functools.cached_property
-    def code(self) -> sa.Select:
-        # The license, its product and account come in the same query: activation
-        # reads all three, and three lazy loads were three more round trips.
-        return (sa.select(ActivationCode)
-                .where(ActivationCode.code_hmac.in_(sa.bindparam("digests", expanding=True)))
-                .options(joinedload(ActivationCode.license).joinedload(License.product),
-                         joinedload(ActivationCode.license).joinedload(License.account)))
-
-    # Seats are counted under a row lock on every candidate license (in id order, so
-    # two requests never lock in opposite orders): concurrent activations then see
-    # each other's seats and can never overrun the limit.
-    @functools.cached_property
-    def license(self) -> sa.Select:
-        return _locked(sa.select(License).where(License.id == sa.bindparam("license_id")))
-
-    @functools.cached_property
-    def account_licenses(self) -> sa.Select:
-        return _locked(sa.select(License).join(Product).where(
-            License.account_id == sa.bindparam("account_id"),
-            Product.code == sa.bindparam("product")))
-
-    @functools.cached_property
-    def seats_used(self) -> sa.Select:
-        return (sa.select(Seat.license_id, sa.func.count())
-                .where(Seat.license_id.in_(sa.bindparam("license_ids", expanding=True)),
-                       floating.held(Seat.__table__))
-                .group_by(Seat.license_id))
-
-    @functools.cached_property
-    def active_seat(self) -> sa.Select:
-        return (sa.select(Seat)
+# The reuse of a device's seat loads it as an entity (it is rebound attribute by attribute).
+_ACTIVE_SEAT = (sa.select(Seat)
                 .where(Seat.license_id.in_(sa.bindparam("license_ids", expanding=True)),
                        Seat.released_at.is_(None),
                        Seat.device_pseudonym.in_(sa.bindparam("pseudonyms", expanding=True)))
                 .order_by(Seat.activated_at).limit(1))
-
-
-def _locked(query: sa.Select) -> sa.Select:
-    return query.order_by(License.id).with_for_update(of=License)
-
-
-_STATEMENTS = _Statements()
 
 
 class ActivationService:
@@ -164,18 +124,11 @@ class ActivationService:
             account.password_hash = self._passwords.hash(password)
         return account
 
-    def find_code(self, code: str) -> ActivationCode:
-        """The live activation code a typed CODE stands for."""
+    def _code_digests(self, code: str) -> list[str]:
         canonical = normalize_code(code)
         if canonical is None:
             raise errors.InvalidActivationCode()
-        digests = [p.value for p in self._pseudonyms.candidates(domains.ACTIVATION_CODE, canonical)]
-        # The license, its product and account come in the same query: activation
-        # reads all three, and three lazy loads were three more round trips.
-        found = self._session.scalar(_STATEMENTS.code, {"digests": digests})
-        if found is None or found.redeemed_at is not None or found.expires_at <= self._clock():
-            raise errors.InvalidActivationCode()
-        return found
+        return [p.value for p in self._pseudonyms.candidates(domains.ACTIVATION_CODE, canonical)]
 
     # -- activation -----------------------------------------------------
 
@@ -185,128 +138,135 @@ class ActivationService:
         """Activate a device for an account's license of the claimed product."""
         account = self.authenticate(username, password)
         self._check_account(account, claim)
-        licenses = self._lock_licenses(_STATEMENTS.account_licenses,
-                                       {"account_id": account.id, "product": claim.product})
-        if not licenses:
+        found = candidates.of_account(self._session, self._session.connection(), account.id,
+                                      claim.product)
+        if not found:
             raise errors.NoLicenseForProduct()
-        return self._bind(claim, licenses, offline)
+        return self._bind(claim, found, offline)
 
     @processes(LICENSE_ACTIVATION)
     def activate_with_code(self, claim: DeviceClaim, code: str,
                            *, offline: bool = False) -> ActivationResult:
         """Activate a device on the license an activation code belongs to; spend the code."""
-        activation_code = self.find_code(code)
-        license = activation_code.license
-        if license.product.code != claim.product:
+        digests = self._code_digests(code)
+        connection = self._session.connection()
+        # The code, its license (locked), product and account in one statement.
+        found = candidates.code(self._session, connection, digests)
+        now = self._clock()
+        if found is None or found.redeemed_at is not None or found.expires_at <= now:
             raise errors.InvalidActivationCode()
-        self._check_account(license.account, claim)
-        locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license.id})
-        result = self._bind(claim, locked, offline)
-        # Conditional update: of two concurrent redemptions only one matches.
-        redeemed = self._session.execute(
-            sa.update(ActivationCode)
-            .where(ActivationCode.id == activation_code.id, ActivationCode.redeemed_at.is_(None))
-            .values(redeemed_at=self._clock(), seat_id=result.seat.id)
-            .execution_options(synchronize_session=False))
-        if redeemed.rowcount != 1:
+        if found.candidate.product_code != claim.product:
             raise errors.InvalidActivationCode()
-        return result
+        self._check_account(found.candidate.account, claim)
+        return self._bind(claim, [found.candidate], offline, code_id=found.id)
 
     def activate_on_license(self, claim: DeviceClaim, license_id: str, *,
                             offline: bool = False) -> ActivationResult:
         """Activate a device on a named license (staff acting for the account holder)."""
-        locked = self._lock_licenses(_STATEMENTS.license, {"license_id": license_id})
-        if not locked or locked[0].product.code != claim.product:
+        found = candidates.of_license(self._session, self._session.connection(), license_id)
+        if not found or found[0].product_code != claim.product:
             raise errors.NoLicenseForProduct()
-        self._check_account(locked[0].account, claim)
-        return self._bind(claim, locked, offline)
+        self._check_account(found[0].account, claim)
+        return self._bind(claim, found, offline)
 
-    def _check_account(self, account: Account, claim: DeviceClaim) -> None:
+    def _check_account(self, account: Account | AccountState, claim: DeviceClaim) -> None:
         # An erased account keeps its licenses as bare records: nothing binds to them again.
         if account.restricted_at is not None or account.erased_at is not None:
             raise errors.AccountRestricted()
         if self._compliance is not None:
             self._compliance.screen_account(account, claim.location)
 
-    def _lock_licenses(self, query: sa.Select, parameters: dict) -> list[License]:
-        return list(self._session.scalars(query, parameters))
-
-    def _bind(self, claim: DeviceClaim, licenses: list[License],
-              offline: bool) -> ActivationResult:
+    def _bind(self, claim: DeviceClaim, found: list[Candidate], offline: bool,
+              code_id: int | None = None) -> ActivationResult:
+        """Bind the device to a seat of one of FOUND; spend the code CODE_ID for it if given."""
         now = self._clock()
-        usable = [lic for lic in licenses if license_state(lic, now) is None]
+        usable = [c for c in found if license_state(c.license, now) is None]
         if not usable:
-            most_recent = max(licenses, key=lambda lic: (lic.starts_at, lic.created_at))
+            most_recent = max((c.license for c in found),
+                              key=lambda lic: (lic.starts_at, lic.created_at))
             _raise_for_state(license_state(most_recent, now), most_recent.id)
-        license_ids = [lic.id for lic in usable]
-        if any(floating.is_floating(lic) for lic in usable):
+        licenses = [c.license for c in usable]
+        license_ids = [lic.id for lic in licenses]
+        if any(floating.is_floating(lic) for lic in licenses):
             # Under the licenses' row locks: lapsed seats neither count nor block reuse.
             floating.release_lapsed(self._session, now, license_ids)
-        used = self._seats_used(license_ids, now)
-        seat = (self._active_seat(claim.fingerprint, license_ids)
-                or self._seat_by_components(claim, usable))
+        pseudonyms = self._device_pseudonyms(claim)
+        churn = now - CHURN_WINDOW if self._compliance is not None else None
+        counts = candidates.seat_counts(self._session.connection(), license_ids, pseudonyms,
+                                        now, churn)
+        seat = None
+        if any(c.device_seat for c in counts.values()):
+            seat = self._session.scalar(_ACTIVE_SEAT, {"license_ids": license_ids,
+                                                       "pseudonyms": pseudonyms})
+        seat = seat or self._seat_by_components(claim, usable)
         created = seat is None
         if seat is None:
-            license = self._license_with_free_seat(usable, used)
-            seat = self._new_seat(claim, license, offline, now)
-            used[license.id] = used.get(license.id, 0) + 1
+            license = self._license_with_free_seat(licenses, counts)
+            seat = self._new_seat(claim, license, offline, now, code_id=code_id)
+            used = counts[license.id].used + 1
             if self._compliance is not None:
-                self._compliance.new_seat(self._session, license.id, now)
+                # The churn count as it stands with this seat: the ones before, and it.
+                self._compliance.new_seat(self._session, license.id, now,
+                                          seen=counts[license.id].recent + 1,
+                                          account_id=usable[0].account.id)
         else:
-            self._rebind(seat, claim)
-            license = next(lic for lic in usable if lic.id == seat.license_id)
-            floating.hold(seat, license, now, offline)
-        seat.last_refresh_at = now
-        for name, value in location_columns(claim.location, now).items():
-            setattr(seat, name, value)
+            license = next(lic for lic in licenses if lic.id == seat.license_id)
+            self._reuse(seat, claim, license, offline, now)
+            used = counts[license.id].used
+            if code_id is not None and not candidates.redeem(self._session.connection(), code_id,
+                                                             seat.id, now):
+                raise errors.InvalidActivationCode()
         lease = self._lease(seat, license, claim.product, now, offline)
-        return ActivationResult(seat, license, claim.product, used.get(license.id, 0), lease,
-                                created)
+        return ActivationResult(seat, license, claim.product, used, lease, created)
 
-    def _seats_used(self, license_ids: list[str], now: datetime) -> dict[str, int]:
-        rows = self._session.execute(_STATEMENTS.seats_used,
-                                     {"license_ids": license_ids, "now": now})
-        return {license_id: count for license_id, count in rows}
-
-    def _active_seat(self, fingerprint: str, license_ids: list[str]) -> Seat | None:
-        candidates = self._pseudonyms.candidates(domains.DEVICE, fingerprint)
-        return self._session.scalar(_STATEMENTS.active_seat, {
-            "license_ids": license_ids, "pseudonyms": [c.value for c in candidates]})
-
-    def _seat_by_components(self, claim: DeviceClaim, usable: list[License]) -> Seat | None:
+    def _seat_by_components(self, claim: DeviceClaim, usable: list[Candidate]) -> Seat | None:
         """An active seat whose stored components say this is its device, new fingerprint or not."""
         if not claim.components:
             return None
-        policy = usable[0].product.fingerprint_match
         return ComponentMatcher(self._session, self._pseudonyms).seat_for(
-            policy, [lic.id for lic in usable], claim.components)
+            usable[0].fingerprint_match, [c.license.id for c in usable], claim.components)
 
     @staticmethod
-    def _license_with_free_seat(usable: list[License], used: dict[str, int]) -> License:
-        free = [lic for lic in usable if used.get(lic.id, 0) < lic.seats]
+    def _license_with_free_seat(usable: list[LicenseRow],
+                                counts: dict[str, SeatCounts]) -> LicenseRow:
+        free = [lic for lic in usable if counts[lic.id].used < lic.seats]
         if not free:
             fullest = max(usable, key=_ends_last_key)
             raise errors.SeatLimitReached(fullest.seats)
         return max(free, key=_ends_last_key)
 
-    def _new_seat(self, claim: DeviceClaim, license: License, offline: bool,
-                  now: datetime) -> Seat:
+    def _new_seat(self, claim: DeviceClaim, license: License | LicenseRow, offline: bool,
+                  now: datetime, *, code_id: int | None = None) -> SeatState:
         pseudonym = self._pseudonyms.pseudonym(domains.DEVICE, claim.fingerprint)
-        # last_refresh_at goes in with the INSERT rather than as an UPDATE after it.
-        seat = Seat(license_id=license.id, device_pseudonym=pseudonym.value,
-                    device_key_version=pseudonym.key_version, device_jkt=claim.proof.jkt,
-                    device_public_key=claim.proof.public_key, device_name=claim.device_name,
-                    platform=claim.platform, offline=offline, activated_at=now,
-                    last_refresh_at=now, device_components=self._components(claim))
-        floating.hold(seat, license, now, offline)
-        self._session.add(seat)
+        held_until = floating.lease_end(license, now, offline) if floating.is_floating(
+            license) else None
+        seat = SeatState(new_id("act"), license.id, pseudonym.value, pseudonym.key_version,
+                         claim.proof.jkt, None, offline, claim.location.country, now, held_until)
+        # One INSERT with every column, the time and place of this request among them.
+        values = {"id": seat.id, "license_id": license.id, "device_pseudonym": pseudonym.value,
+                  "device_key_version": pseudonym.key_version,
+                  "device_components": self._components(claim), "device_jkt": claim.proof.jkt,
+                  "device_public_key": claim.proof.public_key, "device_name": claim.device_name,
+                  "platform": claim.platform, "offline": offline, "activated_at": now,
+                  "last_refresh_at": now, "held_until": held_until,
+                  **location_columns(claim.location, now)}
         try:
-            self._session.flush()
+            redeemed = candidates.insert_seat(self._session.connection(), values, code_id, now)
         except IntegrityError as exc:
             # Only reachable if the row lock was bypassed; never two active seats. No
             # savepoint (two round trips on every new seat): the refusal rolls back.
             raise errors.Conflict("This device already holds a seat.") from exc
+        if not redeemed:
+            raise errors.InvalidActivationCode()  # spent meanwhile; the seat is rolled back
         return seat
+
+    def _reuse(self, seat: Seat, claim: DeviceClaim, license: LicenseRow, offline: bool,
+               now: datetime) -> None:
+        self._rebind(seat, claim)
+        floating.hold(seat, license, now, offline)
+        seat.last_refresh_at = now
+        for name, value in location_columns(claim.location, now).items():
+            setattr(seat, name, value)
 
     def _rebind(self, seat: Seat, claim: DeviceClaim) -> None:
         seat.device_jkt = claim.proof.jkt

@@ -200,11 +200,19 @@ class ComplianceChecks:
             signals.EXPORT_BLOCKED_COUNTRY, seat_id=seat_id, license_id=license_id,
             country=country, evidence={"country_source": "request"}))
 
-    def new_seat(self, session, license_id: str, now: datetime) -> None:
-        """Signal seat churn when a license has had too many new devices in a day."""
-        seen = session.scalar(_CHURN, {"license_id": license_id, "since": now - CHURN_WINDOW})
+    def new_seat(self, session, license_id: str, now: datetime, *, seen: int | None = None,
+                 account_id: str | None = None) -> None:
+        """Signal seat churn when a license has had too many new devices in a day.
+
+        SEEN is the count of seats activated in the window with the new one, and
+        ACCOUNT_ID the license's account, when the caller has them already
+        (activation reads both with the license and its seats).
+        """
+        if seen is None:
+            seen = session.scalar(_CHURN, {"license_id": license_id, "since": now - CHURN_WINDOW})
         if seen > self.churn_threshold:
             self.emit(signals.Signal(signals.SEAT_CHURN, license_id=license_id,
+                                     account_id=account_id,
                                      evidence={"devices_in_24h": seen,
                                                "threshold": self.churn_threshold}))
 

@@ -89,6 +89,24 @@ def test_an_account_on_the_screening_list_file_is_refused_and_recorded(
     assert activate(client, Device(), world.credentials()).status_code == 201
 
 
+def test_an_activation_by_code_screens_the_code_s_account_too(app_factory, world, admin,
+                                                               tmp_path):
+    # The code's account is read as bare columns; its name and company (encrypted) are
+    # loaded for the screening only.
+    client = app_factory(TESSERA_SCREENING="file:" + write_list(tmp_path / "csl.csv"),
+                         TESSERA_SCREENING_THRESHOLD=90).test_client()
+    world.setup()
+    admin.create_account("wonder", world.password, "wonder@example.com",
+                         name="Alice Liddell", company="Rabbit Hole GmbH")
+    listed = admin.issue_license("wonder", "numflo", seats=1, kind="subscription",
+                                 entitlements=[]).id
+    db.session.commit()
+    refused = activate(client, Device(), {"activation_code": world.code(listed)})
+    assert refused.status_code == 403 and refused.json["code"] == "EXPORT_RESTRICTED"
+    clean = world.setup(seats=1)
+    assert activate(client, Device(), {"activation_code": world.code(clean)}).status_code == 201
+
+
 @pytest.mark.parametrize("name, company, expected", [
     ("Alice Liddell", None, 100.0),            # order of the words
     ("Álice Liddéll", None, 100.0),            # accents

@@ -85,6 +85,42 @@ def test_a_window_that_has_ended_starts_again(tmp_path):
     storage.dispose()
 
 
+def test_a_database_store_tests_and_counts_in_one_statement(storage_url):
+    import sqlalchemy as sa
+
+    from core.errors import RateLimited
+    from core.ratelimit import Counter, DatabaseStorage, RateLimitService
+
+    storage = DatabaseStorage(storage_url)
+    storage.reset()
+    attempts_limit = parse("2 per minute")
+    service = RateLimitService(FixedWindowRateLimiter(storage),
+                               {"attempts": attempts_limit, "failures": parse("1 per hour")},
+                               b"k" * 32)
+    attempts, failures = Counter("attempts", "198.51.100.7"), Counter("failures", "198.51.100.7")
+    other = Counter("attempts", "203.0.113.9")
+
+    def counted(counter):
+        return storage.get(attempts_limit.key_for("tessera", "attempts",
+                                                  service._subject_key(counter)))
+    storage.get("warm")  # the table is made on first use
+    seen = []
+    sa.event.listen(storage._engine, "before_cursor_execute",
+                    lambda *args: seen.append(args[2].split(None, 1)[0]))
+    service.guard(hit=[attempts], test=[failures])
+    assert seen == ["INSERT"] and counted(attempts) == 1
+    service.failed(failures)
+    with pytest.raises(RateLimited):  # the failure budget is spent: refused, nothing counted
+        service.guard(hit=[attempts], test=[failures])
+    assert counted(attempts) == 1
+    service.guard(hit=[other, Counter("failures", "account")])  # two hits at once
+    service.guard(hit=[other])
+    with pytest.raises(RateLimited) as refused:  # two per minute: the third is refused
+        service.guard(hit=[other])
+    assert counted(other) == 2 and 1 <= int(refused.value.headers["Retry-After"]) <= 60
+    storage.dispose()
+
+
 @pytest.mark.slow
 def test_limits_hold_across_the_workers_of_a_live_server(app, migrated, tmp_path, world):
     world.setup(username="dave")
