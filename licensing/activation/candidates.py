@@ -58,12 +58,17 @@ class AccountState:
     loaded (through the session) the first time they are, never otherwise.
     """
 
-    __slots__ = ("id", "country", "restricted_at", "erased_at", "_session")
+    __slots__ = ("id", "country", "restricted_at", "erased_at", "screened_against",
+                 "screened_at", "screening_match", "_session")
 
     def __init__(self, session, id: str, country: str | None, restricted_at: datetime | None,
-                 erased_at: datetime | None):
+                 erased_at: datetime | None, screened_against: str | None = None,
+                 screened_at: datetime | None = None, screening_match: dict | None = None):
         self.id, self.country, self._session = id, country, session
         self.restricted_at, self.erased_at = restricted_at, erased_at
+        # The last denied-party screening's verdict (licensing.compliance.checks).
+        self.screened_against, self.screened_at = screened_against, screened_at
+        self.screening_match = screening_match
 
     @property
     def name(self) -> str | None:
@@ -110,7 +115,8 @@ def _candidate_columns() -> list:
     return [*(_LICENSES.c[name].label(f"license_{name}") for name in _LICENSE_FIELDS),
             _PRODUCTS.c.code.label("product_code"), _PRODUCTS.c.fingerprint_match,
             _ACCOUNTS.c.id.label("account_id"), _ACCOUNTS.c.country.label("account_country"),
-            _ACCOUNTS.c.restricted_at, _ACCOUNTS.c.erased_at]
+            _ACCOUNTS.c.restricted_at, _ACCOUNTS.c.erased_at, _ACCOUNTS.c.screened_against,
+            _ACCOUNTS.c.screened_at, _ACCOUNTS.c.screening_match]
 
 
 def _with_product_and_account(joined):
@@ -151,7 +157,8 @@ def _candidate(session, row) -> Candidate:
     return Candidate(LicenseRow(*(getattr(row, f"license_{name}") for name in _LICENSE_FIELDS)),
                      row.product_code, row.fingerprint_match,
                      AccountState(session, row.account_id, row.account_country, row.restricted_at,
-                                  row.erased_at))
+                                  row.erased_at, row.screened_against, row.screened_at,
+                                  row.screening_match))
 
 
 def code(session, connection: sa.Connection, digests: list[str]) -> CodeRow | None:

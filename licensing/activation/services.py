@@ -174,7 +174,7 @@ class ActivationService:
         if account.restricted_at is not None or account.erased_at is not None:
             raise errors.AccountRestricted()
         if self._compliance is not None:
-            self._compliance.screen_account(account, claim.location)
+            self._compliance.screen_account(account, claim.location, self._session.connection())
 
     def _bind(self, claim: DeviceClaim, found: list[Candidate], offline: bool,
               code_id: int | None = None) -> ActivationResult:

@@ -92,8 +92,13 @@ class ComplianceChecks:
         age = self.screening.max_age_seconds
         return version, (now - timedelta(seconds=age) if age is not None else _LONG_AGO)
 
-    def screen_account(self, account: Account, location: Location) -> None:
-        """Refuse (403, recorded) an account in an embargoed country or on a denied-party list."""
+    def screen_account(self, account, location: Location, connection: sa.Connection) -> None:
+        """Refuse (403, recorded) an account in an embargoed country or on a denied-party list.
+
+        ACCOUNT is the ORM Account or anything with its columns (id, name,
+        company, country and the verdict's three); a new verdict is written on
+        CONNECTION, in the activation's transaction.
+        """
         country = location.country or account.country
         if self.embargoed(country):
             raise signals.flag(errors.ExportRestricted(), signals.Signal(
@@ -109,8 +114,7 @@ class ComplianceChecks:
             match = self._screen(Party(account.name, account.company, account.country),
                                  account.id, now)
             if match is not _UNKNOWN:
-                account.screened_against, account.screened_at = self.screening.version, now
-                account.screening_match = match
+                connection.execute(_REMEMBER, self._verdict(account.id, match, now))
         self._refuse_denied(match, account.id, None, country)
 
     def screen_refresh(self, connection: sa.Connection, account_id: str, license_id: str,
