@@ -63,6 +63,10 @@ def service_env(base: dict, backend: str, database: str, compliance: str,
         "TESSERA_RATELIMIT_ACCOUNT_ATTEMPTS": "100000000 per minute",
         "TESSERA_RATELIMIT_ACCOUNT_FAILURES": "100000000 per hour",
         "TESSERA_RATELIMIT_CODE_FAILURES": "100000000 per hour",
+        # The activation waves put thousands of new devices a minute on 200 licenses,
+        # which is seat churn by definition: recording it on nearly every activation
+        # would time the recorder, not activation (the foreign-key row times recording).
+        "TESSERA_CHURN_THRESHOLD": "100000000",
         # What production requires: shared attempt counters (in the service's own
         # database, the store a deployment without Redis has) and a tombstone file.
         "TESSERA_RATELIMIT_STORAGE_URI": database_url(backend, database),
