@@ -400,8 +400,7 @@ class _PurgeRows:
             else:
                 disabled = self.ago(1, 300) if n % 2 else None
             created = (disabled or self._seeder.now) - timedelta(days=400)
-            yield (f"Staff {n}", "support", secrets.token_hex(32), 1, f.time(created),
-                   f.time(disabled))
+            yield (f"Staff {n}", "support", f.time(created), f.time(disabled))
 
 
 def seed_purgeable(connection, dialect: str, *, product_id: int, scale: float,
@@ -430,6 +429,6 @@ def seed_purgeable(connection, dialect: str, *, product_id: int, scale: float,
     writer.rows("access_log", ["occurred_at", "actor", "actor_role", "subject_pseudonym",
                                "subject_key_version", "purpose", "action", "reason"],
                 rows.access_log(counts))
-    writer.rows("staff", ["name", "role", "token_hmac", "key_version", "created_at",
-                          "disabled_at"], rows.staff(counts))
+    # Tokens live in staff_tokens (deleted with their staff member); none is needed here.
+    writer.rows("staff", ["name", "role", "created_at", "disabled_at"], rows.staff(counts))
     return Purgeable(counts=counts, now=seeder.now, seconds=time.perf_counter() - started)
