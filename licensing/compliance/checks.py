@@ -126,7 +126,9 @@ class ComplianceChecks:
         was screened just now and passed: the statement, which stamps only
         on a verdict that holds, left the seat unstamped.
         """
-        if self.screening.version is None or self._holds(stored, now):
+        if self.screening.version is None:
+            return False  # nobody is screened: a verdict under an earlier list counts for nothing
+        if self._holds(stored, now):
             self._refuse_denied(stored.match, account_id, license_id, location.country)
             return False
         row = connection.execute(_PARTY, {"account_id": account_id}).one()

@@ -257,6 +257,22 @@ def test_a_refresh_screens_the_account_once_the_list_names_it(
         assert seat.last_refresh_at == stamped and seat.country == "DE", "a refusal stamps nothing"
 
 
+def test_with_screening_turned_off_an_earlier_hit_refuses_nothing(app_factory, world, admin,
+                                                                   tmp_path):
+    world.setup()
+    _wonderland(admin, world)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(CSL_HEADER + "\n", encoding="utf-8")
+    device = Device()
+    answer = activate(app_factory(TESSERA_SCREENING=f"file:{empty}").test_client(), device,
+                      world.credentials("wonder")).json
+    listed = app_factory(TESSERA_SCREENING="file:" + write_list(tmp_path / "csl.csv"),
+                         TESSERA_SCREENING_THRESHOLD=90).test_client()
+    assert refresh(listed, device, answer["activation_id"]).status_code == 403
+    unscreened = app_factory(TESSERA_SCREENING="none").test_client()
+    assert refresh(unscreened, device, answer["activation_id"]).status_code == 200
+
+
 def test_a_refresh_reads_the_stored_verdict_instead_of_asking_again(app_factory, world, admin):
     """The HTTP provider is asked at activation; refreshes, even of a new process, are not."""
     settings = {"TESSERA_SCREENING": "http:" + API, "TESSERA_SCREENING_CACHE_SECONDS": 3600}
