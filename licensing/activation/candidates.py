@@ -17,6 +17,7 @@ limit. On SQLite the transaction holds the write lock from BEGIN IMMEDIATE.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from licensing.accounts.models import Account
 from licensing.activation import floating
 from licensing.activation.models import Seat
+from licensing.activation.refresh import LicenseTerms
 from licensing.catalog.models import ActivationCode, License, Product
 
 _SEATS, _LICENSES, _CODES = Seat.__table__, License.__table__, ActivationCode.__table__
@@ -33,21 +35,9 @@ _PRODUCTS, _ACCOUNTS = Product.__table__, Account.__table__
 
 
 @dataclass(frozen=True, slots=True)
-class LicenseRow:
-    """The columns of a license that activation decides on and a lease carries."""
+class LicenseRow(LicenseTerms):
+    """A license's terms (what a lease carries) and when it was made (which one binds first)."""
 
-    id: str
-    kind: str
-    status: str
-    seats: int
-    starts_at: datetime
-    expires_at: datetime | None
-    grace_seconds: int
-    lease_seconds: int
-    offline_lease_seconds: int
-    entitlements: list
-    seat_mode: str
-    max_borrow_seconds: int
     created_at: datetime
 
 
@@ -108,7 +98,7 @@ class SeatCounts:
     device_seat: bool
 
 
-_LICENSE_FIELDS = LicenseRow.__slots__
+_LICENSE_FIELDS = tuple(field.name for field in dataclasses.fields(LicenseRow))
 
 
 def _candidate_columns() -> list:
