@@ -81,21 +81,31 @@ def privacy_request(request_id: str):
     return _request_page(request_id)
 
 
+def _decide(request_id: str, name: str, form, decide, commit, done: str):
+    """Validate FORM (its page's form NAME), DECIDE on the request, COMMIT, say DONE.
+
+    A form that does not validate, or a refusal of the service, shows the
+    request's page again with FORM and why.
+    """
+    if not form.validate_on_submit():
+        return _request_page(request_id, status=400, **{name: form})
+    try:
+        outcome = decide(request_service(), _officer_access(form))
+    except REFUSALS as error:
+        return _request_page(request_id, refusal_text(error), error.status, **{name: form})
+    commit(outcome)
+    flash(f"Request {request_id} is {done}.", "success")
+    return redirect(url_for("console.privacy_request", request_id=request_id))
+
+
 @blp.route("/privacy/requests/<request_id>/complete", methods=["POST"])
 @staff_page("privacy")
 def complete_request(request_id: str):
     """Carry the request out now (POST /v1/privacy/requests/{id}/complete)."""
     form = CompleteRequestForm(prefix="complete")
-    if not form.validate_on_submit():
-        return _request_page(request_id, status=400, complete_form=form)
-    try:
-        done = request_service().complete(request_id, _officer_access(form),
-                                          form.compelling_grounds.data or None)
-    except REFUSALS as error:
-        return _request_page(request_id, refusal_text(error), error.status, complete_form=form)
-    commit_decision(done)
-    flash(f"Request {request_id} is carried out.", "success")
-    return redirect(url_for("console.privacy_request", request_id=request_id))
+    return _decide(request_id, "complete_form", form, lambda service, access: service.complete(
+        request_id, access, form.compelling_grounds.data or None), commit_decision,
+        "carried out")
 
 
 @blp.route("/privacy/requests/<request_id>/extend", methods=["POST"])
@@ -103,16 +113,9 @@ def complete_request(request_id: str):
 def extend_request(request_id: str):
     """Extend the deadline once by one or two months (POST .../{id}/extend)."""
     form = ExtendRequestForm(prefix="extend")
-    if not form.validate_on_submit():
-        return _request_page(request_id, status=400, extend_form=form)
-    try:
-        request_service().extend(request_id, int(form.months.data), form.subject_reason.data,
-                                 _officer_access(form))
-    except REFUSALS as error:
-        return _request_page(request_id, refusal_text(error), error.status, extend_form=form)
-    db.session.commit()
-    flash(f"Request {request_id} is extended.", "success")
-    return redirect(url_for("console.privacy_request", request_id=request_id))
+    return _decide(request_id, "extend_form", form, lambda service, access: service.extend(
+        request_id, int(form.months.data), form.subject_reason.data, access),
+        lambda _: db.session.commit(), "extended")
 
 
 @blp.route("/privacy/requests/<request_id>/reject", methods=["POST"])
@@ -120,12 +123,5 @@ def extend_request(request_id: str):
 def reject_request(request_id: str):
     """Refuse the request with the reason the person is given (POST .../{id}/reject)."""
     form = RejectRequestForm(prefix="reject")
-    if not form.validate_on_submit():
-        return _request_page(request_id, status=400, reject_form=form)
-    try:
-        request_service().reject(request_id, form.subject_reason.data, _officer_access(form))
-    except REFUSALS as error:
-        return _request_page(request_id, refusal_text(error), error.status, reject_form=form)
-    db.session.commit()
-    flash(f"Request {request_id} is refused.", "success")
-    return redirect(url_for("console.privacy_request", request_id=request_id))
+    return _decide(request_id, "reject_form", form, lambda service, access: service.reject(
+        request_id, form.subject_reason.data, access), lambda _: db.session.commit(), "refused")
